@@ -1,0 +1,6 @@
+//! One module per provider, each behind the cargo feature of its id. A provider's whole story
+//! is in its folder: `mod.rs` (config and adapter), `wire.rs` (the JSON shapes) and
+//! `errors.rs` (its error codes mapped to [`ErrorKind`](crate::ErrorKind)).
+
+#[cfg(feature = "thaaigroup")]
+pub mod thaaigroup;

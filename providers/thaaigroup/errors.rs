@@ -1,0 +1,41 @@
+//! Thaaigroup's documented error codes, mapped to [`ErrorKind`]. All failures share the
+//! envelope `{ok: false, error_code, message, ...extra}`.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind, QuotaInfo};
+use crate::http::HttpResponse;
+use crate::parse;
+
+/// Classifies a failed answer by `error_code` first, the HTTP status second.
+pub(super) fn classify(response: &HttpResponse, body: &Map<String, Value>) -> Error {
+    let Some(code) = parse::str_field(body, "error_code") else {
+        return parse::status_error(response, body);
+    };
+    let message = parse::message(body).unwrap_or_default();
+    let kind = match code.to_ascii_uppercase().as_str() {
+        "RESEND_COOLDOWN" => ErrorKind::Cooldown,
+        "QUOTA_EXCEEDED" => ErrorKind::QuotaExceeded,
+        "RATE_LIMITED" => ErrorKind::RateLimited,
+        "DOMAIN_NOT_ALLOWED" => ErrorKind::Forbidden,
+        "INVALID_CLIENT" => ErrorKind::InvalidCredentials,
+        "OTP_INVALID" => ErrorKind::InvalidCode,
+        _ => parse::kind_for_status(response.status),
+    };
+    let mut error = Error::from_provider(kind, &message).with_code(code);
+    if let Some(after) = parse::seconds_field(body, "retry_after") {
+        error = error.with_retry_after(after);
+    }
+    if kind == ErrorKind::QuotaExceeded {
+        let mut quota = QuotaInfo::default();
+        quota.limit = parse::u64_field(body, "quota");
+        quota.used = parse::u64_field(body, "used");
+        quota.reset_at = parse::str_field(body, "reset_at");
+        error = error.with_quota(quota);
+    }
+    let fields = parse::validation_fields(body);
+    if !fields.is_empty() {
+        error = error.with_fields(fields);
+    }
+    error
+}

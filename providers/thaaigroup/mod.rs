@@ -1,0 +1,271 @@
+//! Thaaigroup Verify: email OTP over two calls, `POST /api/otp/send` and `POST /api/otp/verify`,
+//! authenticated by the `X-Client-Id`, `X-Client-Secret` and `X-Client-Domain` headers.
+//!
+//! There is no resend call: [`resend`](crate::OtpProvider::resend) sends again with the same
+//! email and purpose, and an early one is `cooldown` with `retry_after`. There is no status call.
+//! The purpose used on send travels in the handle, because verify must repeat it.
+//!
+//! ```toml
+//! provider = "thaaigroup"
+//! client_id = "…"
+//! client_secret = "…"
+//! domain = "example.com"      # must be on the project's allowlist
+//! ```
+
+mod errors;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use crate::adapter::{Adapter, Client};
+use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::error::{Error, ErrorKind};
+use crate::handle::Verification;
+use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::parse;
+use crate::provider::{Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, Verified};
+use crate::recipient::{Email, Recipient};
+use crate::secret::Secret;
+
+/// The documented base URL.
+pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
+
+/// Thaaigroup's keys (contract §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// `X-Client-Id`.
+    pub client_id: Secret,
+    /// `X-Client-Secret`.
+    pub client_secret: Secret,
+    /// `X-Client-Domain`: a domain on the project's allowlist.
+    #[serde(deserialize_with = "de::string_like")]
+    pub domain: String,
+}
+
+impl Config {
+    /// A config from the three credentials.
+    pub fn new(
+        client_id: impl Into<Secret>,
+        client_secret: impl Into<Secret>,
+        domain: impl Into<String>,
+    ) -> Self {
+        Config {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            domain: domain.into(),
+        }
+    }
+
+    /// Checks every value and builds the typed client.
+    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<Thaaigroup, Error> {
+        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
+        check_header_value("client_id", self.client_id.expose())?;
+        check_header_value("client_secret", self.client_secret.expose())?;
+        check_header_value("domain", &self.domain)?;
+        let adapter = ThaaigroupAdapter {
+            base_url: endpoint.base_url,
+            config: self.clone(),
+        };
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+}
+
+impl ProviderSettings for Config {
+    const ID: &'static str = ID;
+
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
+}
+
+/// The provider id.
+pub const ID: &str = "thaaigroup";
+
+/// Thaaigroup over the shared exchange path.
+pub type Thaaigroup = Client<ThaaigroupAdapter>;
+
+/// Thaaigroup's wire format as pure functions.
+#[derive(Debug, Clone)]
+pub struct ThaaigroupAdapter {
+    base_url: Url,
+    config: Config,
+}
+
+impl ThaaigroupAdapter {
+    fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
+        HttpRequest::post_json(endpoint(&self.base_url, path), body)?
+            .secret_header("x-client-id", self.config.client_id.expose())?
+            .secret_header("x-client-secret", self.config.client_secret.expose())?
+            .header("x-client-domain", &self.config.domain)
+    }
+
+    fn build_send_to(
+        &self,
+        email: &Email,
+        purpose: Option<&Purpose>,
+    ) -> Result<HttpRequest, Error> {
+        let mut body = Map::new();
+        body.insert("email".into(), json!(email.as_str()));
+        if let Some(purpose) = purpose {
+            body.insert("purpose".into(), json!(purpose.as_str()));
+        }
+        self.post("api/otp/send", &Value::Object(body))
+    }
+
+    fn receipt(
+        &self,
+        email: &Email,
+        purpose: Option<&Purpose>,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = success_body(response)?;
+        let expires_in = parse::seconds_field(&body, "expires_in");
+        let mut handle = Verification::new(ID, Recipient::Email(email.clone()))
+            .with_purpose(purpose.cloned())
+            .with_channel(Some(Channel::Email));
+        if let Some(lifetime) = expires_in {
+            handle = handle.expiring_in(lifetime);
+        }
+        let mut receipt = SendReceipt::new(handle);
+        receipt.expires_in = expires_in;
+        receipt.resend_after = parse::seconds_field(&body, "cooldown");
+        receipt.channel = Some(Channel::Email);
+        Ok(receipt)
+    }
+}
+
+/// The body of a successful answer (`ok: true`), or the classified error.
+fn success_body(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
+    let body = parse::object(response)?;
+    if response.is_success() && parse::is_true(&body, "ok") {
+        Ok(body)
+    } else {
+        Err(errors::classify(response, &body))
+    }
+}
+
+fn email_of(recipient: &Recipient) -> Result<&Email, Error> {
+    recipient.email().ok_or_else(|| {
+        Error::unsupported("Thaaigroup Verify sends codes by email only; nothing was sent")
+    })
+}
+
+impl Adapter for ThaaigroupAdapter {
+    const ID: &'static str = ID;
+
+    fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
+        let email = email_of(&request.recipient)?;
+        if request.channel.is_some_and(|c| c != Channel::Email) {
+            return Err(Error::unsupported(
+                "Thaaigroup Verify sends codes by email only; nothing was sent",
+            ));
+        }
+        self.build_send_to(email, request.purpose.as_ref())
+    }
+
+    fn parse_send(
+        &self,
+        request: &SendRequest,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        self.receipt(
+            email_of(&request.recipient)?,
+            request.purpose.as_ref(),
+            response,
+        )
+    }
+
+    fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
+        let email = email_of(handle.recipient())?;
+        let mut body = Map::new();
+        body.insert("email".into(), json!(email.as_str()));
+        body.insert("otp".into(), json!(code.expose()));
+        if let Some(purpose) = handle.purpose() {
+            body.insert("purpose".into(), json!(purpose.as_str()));
+        }
+        self.post("api/otp/verify", &Value::Object(body))
+    }
+
+    fn parse_verify(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<Verified, Error> {
+        let body = success_body(response)?;
+        if body.get("verified") == Some(&Value::Bool(false)) {
+            return Err(Error::new(
+                ErrorKind::InvalidCode,
+                "the provider answered ok but not verified",
+            ));
+        }
+        Ok(Verified::new(ID))
+    }
+
+    /// Thaaigroup has no resend call: resending is sending again with the same email and
+    /// purpose; the provider enforces the cooldown.
+    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        self.build_send_to(email_of(handle.recipient())?, handle.purpose())
+    }
+
+    fn parse_resend(
+        &self,
+        handle: &Verification,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        self.receipt(email_of(handle.recipient())?, handle.purpose(), response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter() -> ThaaigroupAdapter {
+        ThaaigroupAdapter {
+            base_url: Url::parse("https://account.thaaigroup.com/").unwrap(),
+            config: Config::new("id", "secret", "example.com"),
+        }
+    }
+
+    #[test]
+    fn send_carries_the_three_headers_and_the_documented_body() {
+        let request =
+            SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Signup);
+        let http = adapter().build_send(&request).unwrap();
+        assert_eq!(
+            http.url.as_str(),
+            "https://account.thaaigroup.com/api/otp/send"
+        );
+        assert_eq!(http.headers["x-client-id"], "id");
+        assert!(http.headers["x-client-secret"].is_sensitive());
+        assert_eq!(http.headers["x-client-domain"], "example.com");
+        let body: Value = serde_json::from_slice(http.body.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            body,
+            json!({"email": "user@example.com", "purpose": "signup"})
+        );
+    }
+
+    #[test]
+    fn phones_and_other_channels_are_unsupported_locally() {
+        let phone = SendRequest::new("+14155550123".parse().unwrap());
+        assert_eq!(
+            adapter().build_send(&phone).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+        let sms = SendRequest::new("a@b.co".parse().unwrap()).channel(Channel::Sms);
+        assert_eq!(
+            adapter().build_send(&sms).unwrap_err().kind(),
+            ErrorKind::Unsupported
+        );
+    }
+}

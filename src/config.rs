@@ -1,0 +1,608 @@
+//! Configuration: one [`ProviderConfig`] tagged by `provider`, from TOML, JSON or the
+//! environment, checked once when the provider is built.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::error::{Error, ErrorKind};
+use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+use crate::provider::OtpProvider;
+
+/// The keys every provider accepts (contract §2).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CommonConfig {
+    /// Where the provider's API lives: the documented URL up to the operation's own path.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Total time for one HTTP exchange, in seconds (default 10).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub timeout_secs: Option<u64>,
+    /// Time to connect, in seconds (default 5).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub connect_timeout_secs: Option<u64>,
+    /// Permit a plain-`http` `base_url` that is not loopback.
+    #[serde(default, deserialize_with = "de::bool")]
+    pub allow_http: bool,
+}
+
+/// The checked form of [`CommonConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Endpoint {
+    /// The base URL, its path ending in `/`.
+    pub base_url: Url,
+    /// Total time for one exchange.
+    pub timeout: Duration,
+    /// Time to connect.
+    pub connect_timeout: Duration,
+}
+
+/// The longest timeout accepted, in seconds.
+const MAX_TIMEOUT_SECS: u64 = 600;
+
+impl CommonConfig {
+    /// Checks the common keys. `default_base` is the provider's documented URL, or `None` where
+    /// `base_url` is required.
+    pub fn resolve(&self, default_base: Option<&str>) -> Result<Endpoint, Error> {
+        let raw = match (&self.base_url, default_base) {
+            (Some(url), _) => url.as_str(),
+            (None, Some(default)) => default,
+            (None, None) => return Err(Error::config("base_url", "required for this provider")),
+        };
+        let mut url = Url::parse(raw.trim())
+            .map_err(|e| Error::config("base_url", format!("not a URL ({e})")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.allow_http || is_loopback(&url) => {}
+            "http" => {
+                return Err(Error::config(
+                    "base_url",
+                    "plain http to a host that is not loopback would send credentials unencrypted; use https or set allow_http = true",
+                ))
+            }
+            other => return Err(Error::config("base_url", format!("scheme `{other}` is not http or https"))),
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Error::config("base_url", "has no host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Error::config(
+                "base_url",
+                "must not carry credentials; use the provider's credential keys",
+            ));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(Error::config(
+                "base_url",
+                "must not have a query or fragment",
+            ));
+        }
+        if !url.path().ends_with('/') {
+            let path = format!("{}/", url.path());
+            url.set_path(&path);
+        }
+        Ok(Endpoint {
+            base_url: url,
+            timeout: seconds("timeout_secs", self.timeout_secs, DEFAULT_TIMEOUT)?,
+            connect_timeout: seconds(
+                "connect_timeout_secs",
+                self.connect_timeout_secs,
+                DEFAULT_CONNECT_TIMEOUT,
+            )?,
+        })
+    }
+}
+
+fn seconds(key: &str, value: Option<u64>, default: Duration) -> Result<Duration, Error> {
+    match value {
+        None => Ok(default),
+        Some(secs) if (1..=MAX_TIMEOUT_SECS).contains(&secs) => Ok(Duration::from_secs(secs)),
+        Some(_) => Err(Error::config(
+            key,
+            format!("must be 1 to {MAX_TIMEOUT_SECS} seconds"),
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Checks a credential or other value that travels in a header: present, not blank, and free of
+/// characters a header cannot carry (CR, LF, other control characters).
+pub fn check_header_value(key: &str, value: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::config(key, "must not be empty"));
+    }
+    if reqwest::header::HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control)
+    {
+        return Err(Error::config(
+            key,
+            "holds line breaks or other control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// A provider's own settings: the keys beyond [`CommonConfig`], and how to build the provider.
+/// Each provider module implements it for its `Config`.
+pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
+    /// The provider id, also the config tag.
+    const ID: &'static str;
+
+    /// Checks every value and builds the provider.
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error>;
+}
+
+/// One provider's configuration: the common keys plus the provider's own.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Settings<T> {
+    /// The keys every provider accepts.
+    pub common: CommonConfig,
+    /// The provider's own keys.
+    pub provider: T,
+}
+
+macro_rules! registry {
+    ($( $feature:literal => $variant:ident($module:ident) ),* $(,)?) => {
+        /// A provider's configuration, tagged by `provider` (contract §2).
+        ///
+        /// ```
+        /// use otpkit::ProviderConfig;
+        ///
+        /// let config = ProviderConfig::from_toml_str(r#"
+        ///     provider = "thaaigroup"
+        ///     client_id = "my-client"
+        ///     client_secret = "my-secret"
+        ///     domain = "example.com"
+        /// "#)?;
+        /// assert_eq!(config.provider_id(), "thaaigroup");
+        /// assert!(!format!("{config:?}").contains("my-secret"));
+        ///
+        /// let err = ProviderConfig::from_toml_str("provider = \"thaaigroup\"\nclient_idd = \"x\"").unwrap_err();
+        /// assert_eq!(err.kind(), otpkit::ErrorKind::Config);
+        /// assert!(err.message().contains("client_idd"));
+        /// # Ok::<(), otpkit::Error>(())
+        /// ```
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum ProviderConfig {
+            $(
+                #[doc = concat!("`provider = \"", stringify!($module), "\"`")]
+                #[cfg(feature = $feature)]
+                $variant(Settings<crate::providers::$module::Config>),
+            )*
+        }
+
+        /// The provider ids compiled into this build (one cargo feature each).
+        pub fn provider_ids() -> Vec<&'static str> {
+            let mut ids = Vec::new();
+            $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*
+            ids
+        }
+
+        impl ProviderConfig {
+            /// The provider id.
+            pub fn provider_id(&self) -> &'static str {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                }
+            }
+
+            /// The common keys.
+            pub fn common(&self) -> &CommonConfig {
+                match self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(s) => &s.common, )*
+                }
+            }
+
+            /// Checks every value and builds the provider with the given HTTP options.
+            pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
+                match self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(s) => s.provider.build_provider(&s.common, options), )*
+                }
+            }
+
+            fn from_parts(id: &str, common: CommonConfig, rest: Map<String, Value>) -> Result<Self, Error> {
+                match id {
+                    $(
+                        #[cfg(feature = $feature)]
+                        stringify!($module) => Ok(ProviderConfig::$variant(Settings {
+                            common,
+                            provider: from_map(rest)?,
+                        })),
+                    )*
+                    other => Err(Error::config(
+                        "provider",
+                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    "thaaigroup" => Thaaigroup(thaaigroup),
+}
+
+impl ProviderConfig {
+    /// Checks every value and builds the provider with otpkit's shared client and no retries.
+    pub fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
+        self.build_with(&HttpOptions::default())
+    }
+
+    /// Reads a TOML document.
+    pub fn from_toml_str(text: &str) -> Result<Self, Error> {
+        let map: Map<String, Value> = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+            let place = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+            Error::new(
+                ErrorKind::Config,
+                format!("the TOML does not parse{place}: {}", e.message().trim()),
+            )
+        })?;
+        Self::from_map(map, &|key| format!("`{key}`"))
+    }
+
+    /// Reads a JSON object.
+    pub fn from_json_str(text: &str) -> Result<Self, Error> {
+        let map: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!(
+                    "the JSON does not parse as an object (line {} column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        Self::from_map(map, &|key| format!("`{key}`"))
+    }
+
+    /// Reads a file: JSON when its name ends in `.json` or it starts with `{`, TOML otherwise.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(
+                ErrorKind::Config,
+                format!("cannot read config file {}: {e}", path.display()),
+            )
+        })?;
+        let is_json =
+            path.extension().is_some_and(|ext| ext == "json") || text.trim_start().starts_with('{');
+        if is_json {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_toml_str(&text)
+        }
+    }
+
+    /// Reads the process environment: the file named by `OTPKIT_CONFIG`, or else
+    /// `OTPKIT_PROVIDER` plus one `OTPKIT_<KEY>` per key (e.g. `OTPKIT_CLIENT_SECRET`).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_env_vars(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
+        }))
+    }
+
+    /// Like [`ProviderConfig::from_env`], from the given variables (for tests and embedding).
+    ///
+    /// ```
+    /// use otpkit::ProviderConfig;
+    ///
+    /// let vars = [
+    ///     ("OTPKIT_PROVIDER", "thaaigroup"),
+    ///     ("OTPKIT_CLIENT_ID", "id"),
+    ///     ("OTPKIT_CLIENT_SECRET", "secret"),
+    ///     ("OTPKIT_DOMAIN", "example.com"),
+    ///     ("OTPKIT_TIMEOUT_SECS", "3"),
+    ///     ("HOME", "/root"),
+    /// ];
+    /// let config = ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())))?;
+    /// assert_eq!(config.common().timeout_secs, Some(3));
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
+    pub fn from_env_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, Error> {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("OTPKIT_"))
+            .collect();
+        if let Some(path) = vars.get("OTPKIT_CONFIG") {
+            return Self::from_file(path);
+        }
+        if !vars.contains_key("OTPKIT_PROVIDER") {
+            return Err(Error::config(
+                "provider",
+                "missing: set OTPKIT_CONFIG to a config file, or OTPKIT_PROVIDER and OTPKIT_<KEY> variables",
+            ));
+        }
+        let map = vars
+            .into_iter()
+            .filter(|(k, _)| k != "OTPKIT_LOG")
+            .map(|(k, v)| (k["OTPKIT_".len()..].to_ascii_lowercase(), Value::String(v)))
+            .collect();
+        Self::from_map(map, &|key| {
+            format!("`{key}` (OTPKIT_{})", key.to_ascii_uppercase())
+        })
+    }
+
+    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+        let provider = match map.remove("provider") {
+            Some(Value::String(id)) => id,
+            Some(_) => return Err(Error::config("provider", "must be a string")),
+            None => {
+                return Err(Error::config(
+                    "provider",
+                    format!("missing; one of {}", provider_ids().join(", ")),
+                ))
+            }
+        };
+        let mut common = Map::new();
+        for key in [
+            "base_url",
+            "timeout_secs",
+            "connect_timeout_secs",
+            "allow_http",
+        ] {
+            if let Some(value) = map.remove(key) {
+                common.insert(key.to_owned(), value);
+            }
+        }
+        let common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
+        Self::from_parts(&provider, common, map).map_err(|e| rename_keys(e, name))
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        ProviderConfig::from_map(map, &|key| format!("`{key}`")).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Deserializes a provider's keys, naming the key in every error and never quoting a value.
+fn from_map<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, Error> {
+    serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        let path = e.path().to_string();
+        let message = without_values(&e.into_inner().to_string());
+        if path == "." || path.is_empty() {
+            Error::new(ErrorKind::Config, message)
+        } else {
+            Error::new(ErrorKind::Config, format!("`{path}`: {message}"))
+        }
+    })
+}
+
+/// Rewrites serde's `unknown field` / `missing field` wording into otpkit's, naming keys the way
+/// the source spells them (e.g. with the environment variable).
+fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
+    let message = error.message();
+    let key_in = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(key) = key_in("unknown field `") {
+        let expected = message.split_once(", expected").map(|x| x.1).unwrap_or("");
+        return Error::new(
+            ErrorKind::Config,
+            format!("unknown key {}; expected{expected}", name(&key)),
+        );
+    }
+    if let Some(key) = key_in("missing field `") {
+        return Error::new(ErrorKind::Config, format!("missing key {}", name(&key)));
+    }
+    error
+}
+
+/// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
+/// so a secret put under the wrong key is never echoed.
+fn without_values(message: &str) -> String {
+    if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
+        return message.to_owned();
+    }
+    let (head, tail) = message.split_once(", expected").unwrap_or((message, ""));
+    let kept: String = match head.find(['"', '`']) {
+        Some(i) => head[..i].trim_end().to_owned(),
+        None => head.to_owned(),
+    };
+    if tail.is_empty() {
+        kept
+    } else {
+        format!("{kept}, expected{tail}")
+    }
+}
+
+/// Lenient deserializers for values that arrive as strings from the environment.
+pub mod de {
+    use serde::de::{self, Deserializer, Visitor};
+    use std::fmt;
+
+    struct StringLike;
+
+    impl Visitor<'_> for StringLike {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+
+    /// A string, also accepting integers (numeric ids in TOML).
+    pub fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(StringLike)
+    }
+
+    struct Number;
+
+    impl Visitor<'_> for Number {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
+            u64::try_from(v).map_err(|_| E::custom("must not be negative"))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            v.trim()
+                .parse()
+                .map_err(|_| E::custom("must be a whole number"))
+        }
+    }
+
+    struct Flag;
+
+    impl Visitor<'_> for Flag {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("true or false")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(E::custom("must be true or false")),
+            }
+        }
+    }
+
+    /// A whole number, also from a string.
+    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(Number)
+    }
+
+    /// An optional whole number, also from a string.
+    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        u64(d).map(Some)
+    }
+
+    /// A flag, also from `"true"`/`"false"` strings.
+    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(Flag)
+    }
+
+    /// An optional flag, also from strings.
+    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        bool(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(url: &str) -> CommonConfig {
+        CommonConfig {
+            base_url: Some(url.to_owned()),
+            ..CommonConfig::default()
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        let ok = common("https://api.example.com/v1").resolve(None).unwrap();
+        assert_eq!(ok.base_url.as_str(), "https://api.example.com/v1/");
+        assert_eq!(ok.timeout, DEFAULT_TIMEOUT);
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://localhost:9/x/",
+            "http://[::1]:80",
+        ] {
+            assert!(common(loopback).resolve(None).is_ok(), "{loopback}");
+        }
+        for bad in [
+            "http://api.example.com",
+            "ftp://api.example.com",
+            "not a url",
+            "https://user:pw@api.example.com",
+            "https://api.example.com/?x=1",
+        ] {
+            let err = common(bad).resolve(None).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{bad}");
+            assert!(err.message().contains("base_url"), "{err}");
+            assert!(!err.message().contains("pw@"), "{err}");
+        }
+        let allowed = CommonConfig {
+            allow_http: true,
+            ..common("http://api.example.com")
+        };
+        assert!(allowed.resolve(None).is_ok());
+        assert_eq!(
+            CommonConfig::default().resolve(None).unwrap_err().kind(),
+            ErrorKind::Config
+        );
+    }
+
+    #[test]
+    fn timeouts_are_bounded() {
+        let zero = CommonConfig {
+            timeout_secs: Some(0),
+            ..common("https://x.example")
+        };
+        assert!(zero
+            .resolve(None)
+            .unwrap_err()
+            .message()
+            .contains("timeout_secs"));
+    }
+
+    #[test]
+    fn serde_values_are_not_echoed() {
+        assert_eq!(
+            without_values("invalid type: string \"hunter2\", expected u64"),
+            "invalid type: string, expected u64"
+        );
+        assert_eq!(
+            without_values("invalid type: integer `12345`, expected a boolean"),
+            "invalid type: integer, expected a boolean"
+        );
+        assert_eq!(without_values("missing field `x`"), "missing field `x`");
+    }
+
+    #[test]
+    fn header_values_are_checked() {
+        assert!(check_header_value("domain", "example.com").is_ok());
+        for bad in ["", "  ", "a\r\nb", "a\nb", "tab\there"] {
+            let err = check_header_value("domain", bad).unwrap_err();
+            assert!(err.message().contains("domain"));
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! The one exchange path every provider shares: plain request and response values that
+//! adapters build and read, and the [`Transport`] that moves them (shared client, timeouts,
+//! body cap, retries, tracing).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
+use crate::recipient::Recipient;
+use crate::retry::{RetryPolicy, RetrySafety};
+
+/// A request an adapter built: method, URL, headers and an optional JSON body. Pure data, so
+/// adapters can be tested without a server.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: Method,
+    /// The full URL.
+    pub url: Url,
+    /// The headers; credentials are marked sensitive.
+    pub headers: HeaderMap,
+    /// The body bytes (JSON), if any.
+    pub body: Option<Vec<u8>>,
+}
+
+impl HttpRequest {
+    /// A `GET` of `url`.
+    pub fn get(url: Url) -> Self {
+        HttpRequest {
+            method: Method::GET,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+
+    /// A `POST` of `body` as JSON to `url`.
+    pub fn post_json(url: Url, body: &impl Serialize) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("the request body could not be encoded: {e}"),
+            )
+        })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        Ok(HttpRequest {
+            method: Method::POST,
+            url,
+            headers,
+            body: Some(bytes),
+        })
+    }
+
+    /// Adds a plain header. A value that cannot be a header (CR, LF, other control characters)
+    /// is an `invalid_request` error naming the header.
+    pub fn header(self, name: &'static str, value: &str) -> Result<Self, Error> {
+        self.insert_header(name, value, false)
+    }
+
+    /// Adds a credential header, marked sensitive so it is never logged.
+    pub fn secret_header(self, name: &'static str, value: &str) -> Result<Self, Error> {
+        self.insert_header(name, value, true)
+    }
+
+    fn insert_header(
+        mut self,
+        name: &'static str,
+        value: &str,
+        sensitive: bool,
+    ) -> Result<Self, Error> {
+        let mut header = HeaderValue::from_str(value).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                format!("the value for header `{name}` holds characters a header cannot carry"),
+            )
+        })?;
+        header.set_sensitive(sensitive);
+        self.headers.insert(HeaderName::from_static(name), header);
+        Ok(self)
+    }
+}
+
+/// Joins `path` (relative, e.g. `"api/otp/send"`) onto a base URL whose path ends with `/`,
+/// keeping the base's own path prefix.
+pub fn endpoint(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}{}", base.path(), path.trim_start_matches('/'));
+    url.set_path(&joined);
+    url
+}
+
+/// Like [`endpoint`], then appends each of `segments` percent-encoded as one path segment, so
+/// values from users or providers cannot change the path's shape.
+pub fn endpoint_with_segments(base: &Url, path: &str, segments: &[&str]) -> Url {
+    let mut url = endpoint(base, path);
+    if let Ok(mut parts) = url.path_segments_mut() {
+        parts.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+/// What came back: status, headers and the body (read up to the configured cap).
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// A response, for tests and fuzzing of adapters' `parse_*` functions.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        HttpResponse {
+            status,
+            headers: HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// A header's value, if present and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Retry-After` header, parsed (see [`parse_retry_after`]).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+    }
+
+    /// Parses the body as JSON into `T`. An empty body, HTML, truncated JSON or the wrong shape
+    /// is `unexpected_response`, described without quoting the body (it may hold personal data).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| self.unexpected_body(&e))
+    }
+
+    /// An `unexpected_response` error describing this body and why it was not understood.
+    pub fn unexpected_body(&self, why: &serde_json::Error) -> Error {
+        let content_type = self.header("content-type").unwrap_or("no content type");
+        let problem = match why.classify() {
+            serde_json::error::Category::Eof if self.body.is_empty() => {
+                "the body is empty".to_owned()
+            }
+            serde_json::error::Category::Eof => "the JSON is truncated".to_owned(),
+            serde_json::error::Category::Syntax => {
+                if looks_like_html(&self.body) {
+                    "the body is an HTML page, not JSON (a proxy or gateway answered?)".to_owned()
+                } else {
+                    format!(
+                        "the body is not JSON (syntax error at line {} column {})",
+                        why.line(),
+                        why.column()
+                    )
+                }
+            }
+            serde_json::error::Category::Data => format!(
+                "the JSON does not have the expected shape (at line {} column {})",
+                why.line(),
+                why.column()
+            ),
+            serde_json::error::Category::Io => "the body could not be read".to_owned(),
+        };
+        Error::unexpected(format!(
+            "HTTP {} with {} bytes of {content_type}: {problem}",
+            self.status,
+            self.body.len()
+        ))
+    }
+}
+
+fn looks_like_html(body: &[u8]) -> bool {
+    let start: Vec<u8> = body
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(15)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    start.starts_with(b"<!doctype") || start.starts_with(b"<html") || start.starts_with(b"<")
+}
+
+/// Parses a `Retry-After` value: whole seconds or an HTTP date. Negative seconds and dates in
+/// the past give zero; values beyond [`MAX_RETRY_AFTER`] are capped; anything else is `None`.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use otpkit::http::parse_retry_after;
+///
+/// let now = SystemTime::now();
+/// assert_eq!(parse_retry_after("42", now), Some(Duration::from_secs(42)));
+/// assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
+/// assert_eq!(parse_retry_after("soon", now), None);
+/// assert_eq!(parse_retry_after("10000000000", now), Some(otpkit::MAX_RETRY_AFTER));
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Some(digits) = value.strip_prefix('-') {
+        return (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then_some(Duration::ZERO);
+    }
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(now)
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
+    )
+}
+
+/// Reads a JSON number of seconds that a provider put in a body (`retry_after`, `expires_in`),
+/// tolerating strings and fractions; negative values give zero; huge values are capped.
+pub fn seconds_from_json(value: &serde_json::Value) -> Option<Duration> {
+    let secs = match value {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => s.trim().parse::<f64>().ok()?,
+        _ => return None,
+    };
+    if !secs.is_finite() {
+        return None;
+    }
+    let capped = secs.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64());
+    Some(Duration::from_secs_f64(capped))
+}
+
+/// How otpkit talks HTTP: an optional caller-supplied client, the retry policy and the body cap.
+///
+/// ```
+/// use otpkit::{HttpOptions, RetryPolicy};
+///
+/// let options = HttpOptions::default().retry(RetryPolicy::standard());
+/// assert_eq!(options.max_body_bytes, 256 * 1024);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// A client to use instead of otpkit's shared one (its own connect timeout and TLS apply).
+    pub client: Option<reqwest::Client>,
+    /// When to retry; by default never.
+    pub retry: RetryPolicy,
+    /// The largest response body read; larger ones are `unexpected_response`, stopped while
+    /// reading.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            client: None,
+            retry: RetryPolicy::none(),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Uses this client.
+    pub fn client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Uses this retry policy.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Caps response bodies at this many bytes.
+    pub fn max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+}
+
+/// The default connect timeout, matching the contract's `connect_timeout_secs` default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default total timeout, matching the contract's `timeout_secs` default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Builds a `reqwest::Client` the way otpkit wants it: rustls with the ring provider (no
+/// process-wide provider is installed), the platform's root certificates, no redirects (a
+/// redirected POST could send a code twice), idle connections dropped after 30 s.
+pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, Error> {
+    let tls_error = |e: &dyn std::fmt::Display| {
+        Error::new(
+            ErrorKind::Transport,
+            format!("TLS could not be set up: {e}"),
+        )
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| tls_error(&e))?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| tls_error(&e))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("otpkit/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| tls_error(&e.without_url()))
+}
+
+/// The process-wide client for the default connect timeout, built once.
+fn shared_client() -> Result<reqwest::Client, Error> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| build_client(DEFAULT_CONNECT_TIMEOUT).map_err(|e| e.message().to_owned()))
+        .clone()
+        .map_err(|message| Error::new(ErrorKind::Transport, message))
+}
+
+/// One call's identity, for tracing, errors and the retry decision.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The provider id.
+    pub provider: &'static str,
+    /// The operation.
+    pub operation: &'static str,
+    /// The recipient, printed masked.
+    pub recipient: Option<&'a Recipient>,
+    /// What may be retried.
+    pub safety: RetrySafety,
+}
+
+/// Moves [`HttpRequest`]s and hands the [`HttpResponse`]s to a parser; shared by every
+/// provider. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body_bytes: usize,
+    retry: RetryPolicy,
+}
+
+impl Transport {
+    /// A transport with these timeouts and options. Reuses the shared client unless the options
+    /// bring one or the connect timeout differs from the default.
+    pub fn new(
+        timeout: Duration,
+        connect_timeout: Duration,
+        options: &HttpOptions,
+    ) -> Result<Self, Error> {
+        let client = match &options.client {
+            Some(client) => client.clone(),
+            None if connect_timeout == DEFAULT_CONNECT_TIMEOUT => shared_client()?,
+            None => build_client(connect_timeout)?,
+        };
+        Ok(Transport {
+            client,
+            timeout,
+            max_body_bytes: options.max_body_bytes,
+            retry: options.retry.clone(),
+        })
+    }
+
+    /// Sends `request`, parses the answer with `parse`, and retries as the policy and the
+    /// call's safety allow. Every error leaves with the provider, operation and HTTP status.
+    pub async fn exchange<T>(
+        &self,
+        call: Call<'_>,
+        request: &HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let recipient = call.recipient.map(Recipient::masked);
+        let span = tracing::debug_span!(
+            "otpkit",
+            provider = call.provider,
+            operation = call.operation,
+            recipient = recipient.as_deref().unwrap_or("-"),
+        );
+        let _entered = span.enter();
+        let started = Instant::now();
+        let mut attempt: u32 = 1;
+        loop {
+            let attempt_started = Instant::now();
+            let outcome = match self.attempt(request).await {
+                Ok(response) => {
+                    tracing::debug!(
+                        status = response.status,
+                        bytes = response.body.len(),
+                        latency_ms = attempt_started.elapsed().as_millis() as u64,
+                        attempt,
+                        "provider answered"
+                    );
+                    parse(&response).map_err(|e| {
+                        e.with_response_context(response.status, response.retry_after())
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(value) => return Ok(value),
+                Err(e) => e.in_context(call.provider, call.operation),
+            };
+            match self
+                .retry
+                .delay_before_retry(&error, call.safety, attempt, started.elapsed())
+            {
+                Some(delay) => {
+                    tracing::info!(
+                        kind = error.kind().as_str(),
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::debug!(
+                        kind = error.kind().as_str(),
+                        status = error.status(),
+                        code = error.provider_code(),
+                        attempt,
+                        "call failed"
+                    );
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        let mut builder = self
+            .client
+            .request(request.method.clone(), request.url.clone())
+            .headers(request.headers.clone())
+            .timeout(self.timeout);
+        if let Some(body) = &request.body {
+            builder = builder.body(body.clone());
+        }
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| from_reqwest(e, self.timeout))?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
+            return Err(self.too_large(status));
+        }
+        let mut body = Vec::with_capacity(declared.map_or(1024, |len| len as usize));
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| from_reqwest(e, self.timeout).with_status(status))?
+        {
+            if body.len() + chunk.len() > self.max_body_bytes {
+                return Err(self.too_large(status));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn too_large(&self, status: u16) -> Error {
+        Error::unexpected(format!(
+            "the response body is larger than {} bytes; reading stopped",
+            self.max_body_bytes
+        ))
+        .with_status(status)
+    }
+}
+
+/// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path).
+fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
+    let error = error.without_url();
+    if error.is_timeout() {
+        let sent = !error.is_connect();
+        let message = if sent {
+            format!(
+                "no complete answer within {} s; the request may have reached the provider",
+                timeout.as_secs_f32()
+            )
+        } else {
+            "the connection could not be made in time; nothing was sent".to_owned()
+        };
+        return Error::new(ErrorKind::Timeout, message)
+            .with_request_sent(sent)
+            .with_source(error);
+    }
+    if error.is_connect() {
+        return Error::new(
+            ErrorKind::Transport,
+            "the connection could not be made; nothing was sent",
+        )
+        .with_request_sent(false)
+        .with_source(error);
+    }
+    Error::new(
+        ErrorKind::Transport,
+        "the connection failed during the exchange; the request may have reached the provider",
+    )
+    .with_request_sent(true)
+    .with_source(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_keep_the_base_path_prefix() {
+        let base = Url::parse("https://api.example.com/v1/").unwrap();
+        assert_eq!(
+            endpoint(&base, "/sendOTPEmail").as_str(),
+            "https://api.example.com/v1/sendOTPEmail"
+        );
+        let url = endpoint_with_segments(&base, "verify/check", &["a/b", "12 34"]);
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.com/v1/verify/check/a%2Fb/12%2034"
+        );
+    }
+
+    #[test]
+    fn retry_after_accepts_seconds_dates_and_ignores_junk() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let in_a_minute = httpdate::fmt_http_date(now + Duration::from_secs(60));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(60));
+        assert_eq!(parse_retry_after("0", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(" 42 ", now),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(parse_retry_after("-3", now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after(&in_a_minute, now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        for junk in ["", "-", "abc", "1.5", "4 2", "Tue, 99 Foo 2024"] {
+            assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn json_seconds_are_tolerant() {
+        use serde_json::json;
+        assert_eq!(seconds_from_json(&json!(42)), Some(Duration::from_secs(42)));
+        assert_eq!(
+            seconds_from_json(&json!("42")),
+            Some(Duration::from_secs(42))
+        );
+        assert_eq!(seconds_from_json(&json!(-1)), Some(Duration::ZERO));
+        assert_eq!(seconds_from_json(&json!(1e300)), Some(MAX_RETRY_AFTER));
+        assert_eq!(seconds_from_json(&json!(null)), None);
+    }
+
+    #[test]
+    fn bad_bodies_are_described_without_quoting_them() {
+        let cases: [(&[u8], &str); 4] = [
+            (b"", "empty"),
+            (
+                b"<html><body>502 Bad Gateway jane@example.com</body></html>",
+                "HTML",
+            ),
+            (br#"{"ok": true, "mess"#, "truncated"),
+            (br#"{"ok": "secret-value"}"#, "shape"),
+        ];
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Shape {
+            ok: bool,
+        }
+        for (body, expected) in cases {
+            let err = HttpResponse::new(200, body).json::<Shape>().unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::UnexpectedResponse);
+            assert!(err.message().contains(expected), "{err}");
+            assert!(!err.message().contains("jane"), "{err}");
+            assert!(!err.message().contains("secret-value"), "{err}");
+        }
+    }
+
+    #[test]
+    fn header_values_with_line_breaks_are_refused() {
+        let url = Url::parse("https://x.example/").unwrap();
+        let err = HttpRequest::get(url)
+            .secret_header("x-client-id", "abc\r\nX-Evil: 1")
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert!(err.message().contains("x-client-id"));
+    }
+}

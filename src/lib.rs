@@ -1,0 +1,67 @@
+//! # otpkit
+//!
+//! Send and verify one-time passwords through third-party providers behind one trait,
+//! [`OtpProvider`], with every provider's failures normalized into one [`ErrorKind`].
+//! Choose the provider in configuration and switch by editing config, not code.
+//!
+//! | provider id | what | cargo feature |
+//! |---|---|---|
+//! | `thaaigroup` | Thaaigroup Verify, email | `thaaigroup` |
+//!
+//! ```no_run
+//! use otpkit::{ErrorKind, ProviderConfig, Purpose, SendRequest};
+//!
+//! # async fn run() -> Result<(), otpkit::Error> {
+//! let provider = ProviderConfig::from_toml_str(r#"
+//!     provider = "thaaigroup"
+//!     client_id = "my-client"
+//!     client_secret = "my-secret"
+//!     domain = "example.com"
+//! "#)?.build()?;
+//!
+//! let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::Signup);
+//! let receipt = provider.send(&request).await?;
+//! // Keep `receipt.verification` (serde, or `to_token()`) until the user types the code.
+//! match provider.verify(&receipt.verification, "123456").await {
+//!     Ok(_) => println!("verified"),
+//!     Err(e) if e.is_rejection() => println!("wrong code: {}", e.kind()),
+//!     Err(e) if e.kind() == ErrorKind::Cooldown => println!("wait {:?}", e.retry_after()),
+//!     Err(e) => return Err(e),
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Secrets ([`Secret`]) print as `***`; recipients print masked; provider messages are scrubbed.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod adapter;
+pub mod config;
+pub mod error;
+pub mod handle;
+pub mod http;
+pub mod parse;
+pub mod provider;
+pub mod recipient;
+pub mod retry;
+pub mod secret;
+
+#[path = "../providers/mod.rs"]
+pub mod providers;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use adapter::{Adapter, Client};
+pub use config::{provider_ids, CommonConfig, ProviderConfig};
+pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
+pub use handle::Verification;
+pub use http::HttpOptions;
+pub use provider::{
+    Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
+    StatusReport, VerificationState, Verified,
+};
+pub use recipient::{scrub, Email, Phone, Recipient};
+pub use retry::{RetryPolicy, RetrySafety};
+pub use secret::Secret;

@@ -1,0 +1,153 @@
+//! Small readers shared by every adapter's `parse_*` functions: JSON objects, tolerant fields,
+//! status-based fallbacks. Nothing here names a provider.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, ErrorKind};
+use crate::http::{seconds_from_json, HttpResponse};
+
+/// The error kind an HTTP status implies when the provider gave no code otpkit knows.
+///
+/// ```
+/// use otpkit::{parse::kind_for_status, ErrorKind};
+/// assert_eq!(kind_for_status(401), ErrorKind::InvalidCredentials);
+/// assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
+/// assert_eq!(kind_for_status(200), ErrorKind::UnexpectedResponse);
+/// ```
+pub fn kind_for_status(status: u16) -> ErrorKind {
+    match status {
+        400 | 409 | 413 | 415 | 422 => ErrorKind::InvalidRequest,
+        401 => ErrorKind::InvalidCredentials,
+        402 => ErrorKind::QuotaExceeded,
+        403 => ErrorKind::Forbidden,
+        408 | 500..=599 => ErrorKind::Unavailable,
+        429 => ErrorKind::RateLimited,
+        _ => ErrorKind::UnexpectedResponse,
+    }
+}
+
+/// The body as a JSON object. For a non-2xx answer whose body is not JSON (a proxy's HTML
+/// page, an empty 503), the error is classified by status; for a 2xx it is
+/// `unexpected_response`.
+pub fn object(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
+    match serde_json::from_slice::<Value>(&response.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(by_status_or_unexpected(
+            response,
+            "the JSON is not an object".to_owned(),
+        )),
+        Err(e) => {
+            let described = response.unexpected_body(&e);
+            Err(by_status_or_unexpected(
+                response,
+                described.message().to_owned(),
+            ))
+        }
+    }
+}
+
+fn by_status_or_unexpected(response: &HttpResponse, description: String) -> Error {
+    let kind = if response.is_success() {
+        ErrorKind::UnexpectedResponse
+    } else {
+        kind_for_status(response.status)
+    };
+    Error::new(kind, description)
+}
+
+/// An error for a non-2xx answer with no code otpkit recognises: kind from the status, the
+/// provider's message (scrubbed) when it gave one, and validation field names when present.
+pub fn status_error(response: &HttpResponse, body: &Map<String, Value>) -> Error {
+    let kind = kind_for_status(response.status);
+    let message = message(body).unwrap_or_else(|| format!("HTTP {}", response.status));
+    let error = Error::from_provider(kind, &message);
+    let fields = validation_fields(body);
+    if fields.is_empty() {
+        error
+    } else {
+        Error::from_provider(ErrorKind::InvalidRequest, &message).with_fields(fields)
+    }
+}
+
+/// The field names of a Laravel-style validation body, `{"message", "errors": {field: [..]}}`.
+pub fn validation_fields(body: &Map<String, Value>) -> Vec<String> {
+    match body.get("errors") {
+        Some(Value::Object(errors)) => errors.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The first of `message`, `error_description`, `error.message` or a string `error`.
+pub fn message(body: &Map<String, Value>) -> Option<String> {
+    str_field(body, "message")
+        .or_else(|| str_field(body, "error_description"))
+        .or_else(|| match body.get("error") {
+            Some(Value::Object(inner)) => str_field(inner, "message"),
+            Some(Value::String(text)) => Some(text.clone()),
+            _ => None,
+        })
+}
+
+/// A string field, also accepting a number (some providers send ids as numbers).
+pub fn str_field(body: &Map<String, Value>, key: &str) -> Option<String> {
+    match body.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A duration in seconds (number or numeric string).
+pub fn seconds_field(body: &Map<String, Value>, key: &str) -> Option<Duration> {
+    body.get(key).and_then(seconds_from_json)
+}
+
+/// A whole number (number or numeric string).
+pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
+    match body.get(key)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A boolean field that is exactly `true`.
+pub fn is_true(body: &Map<String, Value>, key: &str) -> bool {
+    body.get(key) == Some(&Value::Bool(true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_json_error_bodies_are_classified_by_status() {
+        let html = HttpResponse::new(502, "<html><body>Bad Gateway</body></html>");
+        let err = object(&html).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unavailable);
+        assert!(err.message().contains("HTML"));
+        let ok_html = HttpResponse::new(200, "<html></html>");
+        assert_eq!(
+            object(&ok_html).unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+        let array = HttpResponse::new(200, "[1,2]");
+        assert_eq!(
+            object(&array).unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+    }
+
+    #[test]
+    fn validation_bodies_name_their_fields() {
+        let body: Map<String, Value> = serde_json::from_str(
+            r#"{"message":"The email field is required.","errors":{"email":["required"]}}"#,
+        )
+        .unwrap();
+        let err = status_error(&HttpResponse::new(422, ""), &body);
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(err.fields(), ["email"]);
+    }
+}

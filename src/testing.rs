@@ -1,0 +1,528 @@
+//! Fixture replay with wiremock (cargo feature `testing`).
+//!
+//! A fixture is one recorded exchange as data: the config (credentials as `{{placeholders}}`),
+//! the operation and its input, the exact request the adapter must send, the provider's
+//! response, and the normalized outcome otpkit must produce. otpkit's own suite replays every
+//! file under `fixtures/`; applications can mount the same files on their own mock server.
+//!
+//! ```json
+//! {
+//!   "description": "Send: the documented success",
+//!   "config": {"provider": "thaaigroup", "client_id": "{{client_id}}",
+//!              "client_secret": "{{client_secret}}", "domain": "example.com"},
+//!   "operation": "send",
+//!   "input": {"recipient": "user@example.com", "purpose": "signup"},
+//!   "request": {"method": "POST", "path": "/api/otp/send",
+//!               "headers": {"x-client-id": "{{client_id}}"},
+//!               "body": {"email": "user@example.com", "purpose": "signup"}},
+//!   "response": {"status": 200, "json": {"ok": true, "expires_in": 300, "cooldown": 60}},
+//!   "expect": {"ok": true, "expires_in_secs": 300, "resend_after_secs": 60}
+//! }
+//! ```
+//!
+//! `{{base_url}}` stands for the mock server's URL (the config's `base_url` defaults to it);
+//! any other `{{name}}` becomes `fixture-name`. `"request": null` means no request may be made.
+//! `expect` is matched as a subset of the rendered outcome (see [`Fixture::run`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), String> {
+//! let server = wiremock::MockServer::start().await;
+//! otpkit::testing::mount_fixtures(&server, "fixtures/thaaigroup/send_ok.json").await?;
+//! // point the application's otpkit config at server.uri() …
+//! # Ok(()) }
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use crate::config::ProviderConfig;
+use crate::handle::Verification;
+use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
+use crate::recipient::Recipient;
+
+/// One recorded exchange.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Fixture {
+    /// Where the file was loaded from (set by the loader).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// What the exchange shows.
+    pub description: String,
+    /// The provider config, with `{{placeholders}}`.
+    pub config: Value,
+    /// `send`, `verify`, `resend` or `status`.
+    pub operation: String,
+    /// The operation's input: `recipient`, `purpose`, `channel`, `code_length`,
+    /// `code_ttl_secs`, `end_user_ip`, `reference` for send; `handle` (the serde form of a
+    /// [`Verification`], or a token string) and `code` for the others.
+    #[serde(default)]
+    pub input: Map<String, Value>,
+    /// The request the adapter must send, or `null` for none.
+    pub request: Option<ExpectedRequest>,
+    /// What the mock answers.
+    #[serde(default)]
+    pub response: Option<FixtureResponse>,
+    /// The outcome otpkit must produce (matched as a subset).
+    pub expect: Value,
+}
+
+/// The request a fixture expects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ExpectedRequest {
+    /// The method.
+    pub method: String,
+    /// The path, percent-encoded as sent.
+    pub path: String,
+    /// Query parameters that must be present.
+    #[serde(default)]
+    pub query: Map<String, Value>,
+    /// Headers that must be present with these values (names are case-insensitive).
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// The exact JSON body, if any.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// The response a fixture's mock gives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct FixtureResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Response headers.
+    #[serde(default)]
+    pub headers: Map<String, Value>,
+    /// A JSON body.
+    #[serde(default)]
+    pub json: Option<Value>,
+    /// A raw text body (HTML pages, truncated JSON).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// Replaces `{{base_url}}` with the server URL and any other `{{name}}` with `fixture-name`.
+pub fn fill_placeholders(value: &Value, base_url: &str) -> Value {
+    match value {
+        Value::String(s) => Value::String(fill_str(s, base_url)),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| fill_placeholders(v, base_url))
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill_placeholders(v, base_url)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn fill_str(text: &str, base_url: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let Some(len) = rest[start..].find("}}") else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let name = &rest[start + 2..start + len];
+        if name == "base_url" {
+            out.push_str(base_url.trim_end_matches('/'));
+        } else {
+            out.push_str("fixture-");
+            out.push_str(name);
+        }
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Loads one fixture file.
+pub fn load_fixture(file: impl AsRef<Path>) -> Result<Fixture, String> {
+    let file = file.as_ref();
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut fixture: Fixture =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    fixture.path = file.to_path_buf();
+    Ok(fixture)
+}
+
+/// Loads a fixture file, or every `.json` file under a folder (recursively, sorted by path).
+pub fn load_fixtures(path: impl AsRef<Path>) -> Result<Vec<Fixture>, String> {
+    let path = path.as_ref();
+    if path.is_file() {
+        return Ok(vec![load_fixture(path)?]);
+    }
+    let mut files = Vec::new();
+    collect_json(path, &mut files)?;
+    files.sort();
+    files.iter().map(load_fixture).collect()
+}
+
+fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            collect_json(&path, out)?;
+        } else if path.extension().is_some_and(|ext| ext == "json") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Mounts a fixture file or folder on `server`: each answers its response only to its exact
+/// request. Returns the fixtures mounted.
+pub async fn mount_fixtures(
+    server: &MockServer,
+    path: impl AsRef<Path>,
+) -> Result<Vec<Fixture>, String> {
+    let fixtures = load_fixtures(path)?;
+    for fixture in &fixtures {
+        fixture.mount(server).await;
+    }
+    Ok(fixtures)
+}
+
+impl Fixture {
+    /// The fixture's name: its file stem.
+    pub fn name(&self) -> String {
+        self.path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The provider config pointed at `base_url` (the mock server), placeholders filled.
+    pub fn config(&self, base_url: &str) -> Result<ProviderConfig, crate::Error> {
+        let mut config = fill_placeholders(&self.config, base_url);
+        if let Value::Object(map) = &mut config {
+            map.entry("base_url")
+                .or_insert_with(|| Value::String(base_url.to_owned()));
+        }
+        ProviderConfig::from_json_str(&config.to_string())
+    }
+
+    /// Mounts this fixture's response on `server`, matching its exact request.
+    pub async fn mount(&self, server: &MockServer) {
+        let (Some(request), Some(response)) = (&self.request, &self.response) else {
+            return;
+        };
+        let uri = server.uri();
+        let mut mock =
+            Mock::given(method(request.method.as_str())).and(path(request.path.as_str()));
+        for (name, value) in &request.headers {
+            mock = mock.and(header(
+                name.as_str(),
+                fill_str(&as_text(value), &uri).as_str(),
+            ));
+        }
+        for (name, value) in &request.query {
+            mock = mock.and(query_param(
+                name.as_str(),
+                fill_str(&as_text(value), &uri).as_str(),
+            ));
+        }
+        match &request.body {
+            Some(Value::String(raw)) => mock = mock.and(body_string(fill_str(raw, &uri))),
+            Some(body) => mock = mock.and(body_json(fill_placeholders(body, &uri))),
+            None => {}
+        }
+        mock.respond_with(self.template(response))
+            .mount(server)
+            .await;
+    }
+
+    fn template(&self, response: &FixtureResponse) -> ResponseTemplate {
+        let mut template = ResponseTemplate::new(response.status);
+        for (name, value) in &response.headers {
+            template = template.insert_header(name.as_str(), as_text(value).as_str());
+        }
+        match (&response.json, &response.body) {
+            (Some(json), _) => template.set_body_raw(json.to_string(), "application/json"),
+            (None, Some(raw)) => {
+                let content_type = response
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    .map_or("text/html".to_owned(), |(_, v)| as_text(v));
+                template.set_body_raw(raw.clone(), &content_type)
+            }
+            (None, None) => template,
+        }
+    }
+
+    /// Runs the fixture's operation on `provider` and renders the outcome as JSON:
+    /// `{"ok": true, "provider", "expires_in_secs", "resend_after_secs", "channel", "reference",
+    /// "purpose", "extra", "request_id"}` for send and resend, `{"ok": true, "verified": true,
+    /// "request_id", "tokens"}` for verify (tokens as `true` when issued, never their values),
+    /// `{"ok": true, "status", "channels"}` for status, and `{"ok": false, "error": …}` (the
+    /// serde form of [`crate::Error`] plus `request_id`, `fields`, `quota`,
+    /// `attempts_remaining`) for any failure.
+    pub async fn run(&self, provider: &dyn OtpProvider) -> Value {
+        match self.execute(provider).await {
+            Ok(value) => value,
+            Err(error) => render_error(&error),
+        }
+    }
+
+    async fn execute(&self, provider: &dyn OtpProvider) -> Result<Value, crate::Error> {
+        match self.operation.as_str() {
+            "send" => Ok(render_receipt(&provider.send(&self.send_request()?).await?)),
+            "resend" => Ok(render_receipt(&provider.resend(&self.handle()?).await?)),
+            "verify" => {
+                let code = self.input.get("code").map(as_text).unwrap_or_default();
+                let verified = provider.verify(&self.handle()?, &code).await?;
+                Ok(json!({
+                    "ok": true,
+                    "verified": true,
+                    "request_id": verified.request_id,
+                    "tokens": verified.tokens.is_some(),
+                }))
+            }
+            "status" => Ok(render_status(&provider.status(&self.handle()?).await?)),
+            other => Err(crate::Error::new(
+                crate::ErrorKind::InvalidRequest,
+                format!("fixture operation `{other}` is not send, verify, resend or status"),
+            )),
+        }
+    }
+
+    fn send_request(&self) -> Result<SendRequest, crate::Error> {
+        let text = |key: &str| self.input.get(key).map(as_text);
+        let recipient = Recipient::parse(&text("recipient").unwrap_or_default())?;
+        let mut request = SendRequest::new(recipient);
+        if let Some(purpose) = text("purpose") {
+            request = request.purpose(Purpose::parse(&purpose)?);
+        }
+        if let Some(channel) = text("channel") {
+            request = request.channel(Channel::parse(&channel)?);
+        }
+        if let Some(length) = self.input.get("code_length").and_then(Value::as_u64) {
+            request = request.code_length(length as u8);
+        }
+        if let Some(ttl) = self.input.get("code_ttl_secs").and_then(Value::as_u64) {
+            request = request.code_ttl(Duration::from_secs(ttl));
+        }
+        if let Some(ip) = text("end_user_ip") {
+            let ip = ip.parse().map_err(|_| {
+                crate::Error::new(
+                    crate::ErrorKind::InvalidRequest,
+                    "end_user_ip is not an IP address",
+                )
+            })?;
+            request = request.end_user_ip(ip);
+        }
+        if let Some(reference) = text("reference") {
+            request = request.reference(reference);
+        }
+        Ok(request)
+    }
+
+    fn handle(&self) -> Result<Verification, crate::Error> {
+        match self.input.get("handle") {
+            Some(Value::String(token)) => Verification::from_token(token),
+            Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
+                crate::Error::new(
+                    crate::ErrorKind::InvalidRequest,
+                    format!("fixture handle: {e}"),
+                )
+            }),
+            None => Err(crate::Error::new(
+                crate::ErrorKind::InvalidRequest,
+                "fixture has no handle",
+            )),
+        }
+    }
+
+    /// Checks that exactly the expected request was received (or none, for `"request": null`).
+    pub fn check_requests(&self, received: &[Request], base_url: &str) -> Result<(), String> {
+        let Some(expected) = &self.request else {
+            return match received.len() {
+                0 => Ok(()),
+                n => Err(format!("expected no request, {n} were made")),
+            };
+        };
+        let [actual] = received else {
+            return Err(format!(
+                "expected exactly one request, {} were made",
+                received.len()
+            ));
+        };
+        if !actual
+            .method
+            .as_str()
+            .eq_ignore_ascii_case(&expected.method)
+        {
+            return Err(format!(
+                "method: sent {}, expected {}",
+                actual.method, expected.method
+            ));
+        }
+        if actual.url.path() != expected.path {
+            return Err(format!(
+                "path: sent {}, expected {}",
+                actual.url.path(),
+                expected.path
+            ));
+        }
+        let query: Map<String, Value> = actual
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
+        let wanted_query: Map<String, Value> = expected
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(fill_str(&as_text(v), base_url))))
+            .collect();
+        if query != wanted_query {
+            return Err(format!("query: sent {query:?}, expected {wanted_query:?}"));
+        }
+        for (name, value) in &expected.headers {
+            let wanted = fill_str(&as_text(value), base_url);
+            let sent = actual
+                .headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok());
+            if sent != Some(wanted.as_str()) {
+                return Err(format!("header {name}: sent {sent:?}, expected {wanted:?}"));
+            }
+        }
+        match &expected.body {
+            None if !actual.body.is_empty() => {
+                Err("a body was sent where none was expected".to_owned())
+            }
+            None => Ok(()),
+            Some(Value::String(raw)) => {
+                let wanted = fill_str(raw, base_url);
+                (actual.body == wanted.as_bytes())
+                    .then_some(())
+                    .ok_or_else(|| {
+                        format!(
+                            "body: sent {:?}, expected {wanted:?}",
+                            String::from_utf8_lossy(&actual.body)
+                        )
+                    })
+            }
+            Some(body) => {
+                let wanted = fill_placeholders(body, base_url);
+                let sent: Value = serde_json::from_slice(&actual.body)
+                    .map_err(|e| format!("body is not JSON: {e}"))?;
+                (sent == wanted)
+                    .then_some(())
+                    .ok_or_else(|| format!("body: sent {sent}, expected {wanted}"))
+            }
+        }
+    }
+
+    /// Checks an outcome against `expect`: every key there must be present with an equal value
+    /// (nested objects likewise).
+    pub fn check_outcome(&self, outcome: &Value) -> Result<(), String> {
+        subset_mismatch(&self.expect, outcome, "")
+            .map_or(Ok(()), |why| Err(format!("{why}\n  outcome: {outcome}")))
+    }
+
+    /// Replays this fixture on a fresh mock server with a fresh client: mounts it, runs the
+    /// operation, and checks both the request sent and the outcome.
+    pub async fn replay(&self) -> Result<Value, String> {
+        let server = MockServer::start().await;
+        self.mount(&server).await;
+        let uri = server.uri();
+        let provider = match self.config(&uri).and_then(|c| c.build()) {
+            Ok(provider) => provider,
+            Err(error) => {
+                let outcome = render_error(&error);
+                self.check_outcome(&outcome)?;
+                return Ok(outcome);
+            }
+        };
+        let outcome = self.run(provider.as_ref()).await;
+        let received = server.received_requests().await.unwrap_or_default();
+        self.check_requests(&received, &uri)?;
+        self.check_outcome(&outcome)?;
+        Ok(outcome)
+    }
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn subset_mismatch(expected: &Value, actual: &Value, at: &str) -> Option<String> {
+    match (expected, actual) {
+        (Value::Object(want), Value::Object(have)) => want.iter().find_map(|(key, value)| {
+            let here = format!("{at}.{key}");
+            match have.get(key) {
+                Some(found) => subset_mismatch(value, found, &here),
+                None if value.is_null() => None,
+                None => Some(format!("{here}: missing, expected {value}")),
+            }
+        }),
+        _ if expected == actual => None,
+        _ => Some(format!(
+            "{}: got {actual}, expected {expected}",
+            if at.is_empty() { "." } else { at }
+        )),
+    }
+}
+
+/// Renders a receipt as [`Fixture::run`] describes.
+pub fn render_receipt(receipt: &SendReceipt) -> Value {
+    let handle = &receipt.verification;
+    json!({
+        "ok": true,
+        "provider": handle.provider(),
+        "handle": handle.to_token(),
+        "expires_in_secs": receipt.expires_in.map(|d| d.as_secs()),
+        "resend_after_secs": receipt.resend_after.map(|d| d.as_secs()),
+        "channel": receipt.channel.map(Channel::as_str),
+        "reference": handle.reference(),
+        "purpose": handle.purpose().map(Purpose::as_str),
+        "extra": serde_json::to_value(handle).ok().and_then(|v| v.get("extra").cloned()),
+        "request_id": receipt.request_id,
+    })
+}
+
+fn render_status(report: &StatusReport) -> Value {
+    json!({
+        "ok": true,
+        "status": report.state.as_str(),
+        "channels": report.channels.iter().map(|c| json!({"channel": c.channel, "status": c.status})).collect::<Vec<_>>(),
+    })
+}
+
+/// Renders an error as [`Fixture::run`] describes.
+pub fn render_error(error: &crate::Error) -> Value {
+    let mut rendered = serde_json::to_value(error).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut rendered {
+        map.insert("operation".into(), json!(error.operation()));
+        map.insert("request_id".into(), json!(error.request_id()));
+        map.insert("fields".into(), json!(error.fields()));
+        map.insert("quota".into(), json!(error.quota()));
+        map.insert(
+            "attempts_remaining".into(),
+            json!(error.attempts_remaining()),
+        );
+        map.insert("request_sent".into(), json!(error.request_sent()));
+    }
+    json!({"ok": false, "error": rendered})
+}

@@ -1,0 +1,4 @@
+//! otpkit's integration suite, one binary (links faster on small machines).
+
+mod replay;
+mod secrets;
