@@ -195,6 +195,7 @@ macro_rules! registry {
         }
 
         /// The provider ids compiled into this build (one cargo feature each).
+        #[allow(clippy::vec_init_then_push)] // one push per cargo feature
         pub fn provider_ids() -> Vec<&'static str> {
             let mut ids = Vec::new();
             $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*

@@ -151,6 +151,17 @@ pub struct QuotaInfo {
     pub reset_at: Option<String>,
 }
 
+impl QuotaInfo {
+    /// Quota figures.
+    pub fn new(limit: Option<u64>, used: Option<u64>, reset_at: Option<String>) -> Self {
+        QuotaInfo {
+            limit,
+            used,
+            reset_at,
+        }
+    }
+}
+
 /// The largest `retry_after` otpkit reports; larger values (a misbehaving proxy, `10^10`) are
 /// capped to this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);

@@ -90,7 +90,11 @@ fn config_errors_never_echo_values() {
     );
     let err = ProviderConfig::from_toml_str(&toml).unwrap_err();
     assert!(err.message().contains("timeout_secs"), "{err}");
-    assert_clean("config error", &format!("{err} {err:?}"), &[leaked.clone()]);
+    assert_clean(
+        "config error",
+        &format!("{err} {err:?}"),
+        std::slice::from_ref(&leaked),
+    );
     // A TOML syntax error on the secret's line.
     let toml = format!("provider = \"thaaigroup\"\nclient_secret = \"{leaked}\n");
     let err = ProviderConfig::from_toml_str(&toml).unwrap_err();

@@ -27,11 +27,11 @@ pub(super) fn classify(response: &HttpResponse, body: &Map<String, Value>) -> Er
         error = error.with_retry_after(after);
     }
     if kind == ErrorKind::QuotaExceeded {
-        let mut quota = QuotaInfo::default();
-        quota.limit = parse::u64_field(body, "quota");
-        quota.used = parse::u64_field(body, "used");
-        quota.reset_at = parse::str_field(body, "reset_at");
-        error = error.with_quota(quota);
+        error = error.with_quota(QuotaInfo::new(
+            parse::u64_field(body, "quota"),
+            parse::u64_field(body, "used"),
+            parse::str_field(body, "reset_at"),
+        ));
     }
     let fields = parse::validation_fields(body);
     if !fields.is_empty() {
