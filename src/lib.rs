@@ -43,6 +43,7 @@ pub mod handle;
 pub mod http;
 pub mod parse;
 pub mod provider;
+pub mod random;
 pub mod recipient;
 pub mod retry;
 pub mod secret;

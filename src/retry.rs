@@ -1,7 +1,6 @@
 //! The opt-in retry policy, and the rule that nothing is sent twice.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use crate::error::{Error, ErrorKind};
 
@@ -158,17 +157,9 @@ fn may_repeat(error: &Error, safety: RetrySafety) -> bool {
     }
 }
 
-/// Full jitter between half and all of `delay`, from a cheap process-local generator.
+/// Full jitter between half and all of `delay`.
 fn jittered(delay: Duration) -> Duration {
-    static STATE: AtomicU64 = AtomicU64::new(0);
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut x = STATE.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed) ^ seed;
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    let fraction = 0.5 + (x % 1000) as f64 / 2000.0;
+    let fraction = 0.5 + (crate::random::random_u64() % 1000) as f64 / 2000.0;
     delay.mul_f64(fraction)
 }
 
