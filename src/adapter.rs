@@ -23,6 +23,11 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// The provider id.
     const ID: &'static str;
 
+    /// Whether the provider accepts a caller-chosen code ([`SendRequest::custom_code`]).
+    fn accepts_custom_code(&self) -> bool {
+        false
+    }
+
     /// Builds the send request.
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error>;
 
@@ -178,6 +183,12 @@ impl<A: Adapter> OtpProvider for Client<A> {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
         let context = |e: Error| e.in_context(A::ID, "send");
         request.validate().map_err(context)?;
+        if request.custom_code.is_some() && !self.adapter.accepts_custom_code() {
+            return Err(context(Error::unsupported(format!(
+                "{} generates its own codes; a caller-chosen code cannot be sent",
+                A::ID
+            ))));
+        }
         let http = self.adapter.build_send(request).map_err(context)?;
         self.call(
             "send",

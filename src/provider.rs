@@ -278,6 +278,9 @@ pub struct SendRequest {
     pub end_user_ip: Option<IpAddr>,
     /// The caller's own reference (a journey or transaction id).
     pub reference: Option<String>,
+    /// A code the caller chose instead of letting the provider generate one. Only providers
+    /// that document it accept it (ThunderSMS); the others answer `unsupported`.
+    pub custom_code: Option<OtpCode>,
 }
 
 impl SendRequest {
@@ -294,6 +297,7 @@ impl SendRequest {
             code_ttl: None,
             end_user_ip: None,
             reference: None,
+            custom_code: None,
         }
     }
 
@@ -330,6 +334,12 @@ impl SendRequest {
     /// Sets the caller's reference (checked when sent: at most 128 printable ASCII characters).
     pub fn reference(mut self, reference: impl Into<String>) -> Self {
         self.reference = Some(reference.into());
+        self
+    }
+
+    /// Sends this code instead of a provider-generated one (see [`SendRequest::custom_code`]).
+    pub fn custom_code(mut self, code: OtpCode) -> Self {
+        self.custom_code = Some(code);
         self
     }
 
