@@ -245,6 +245,7 @@ macro_rules! registry {
 
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
+    "tencent-ciam" => TencentCiam(tencent_ciam),
 }
 
 impl ProviderConfig {
