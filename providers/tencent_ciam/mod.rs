@@ -949,8 +949,10 @@ mod tests {
     }
 
     fn client(base_url: &str) -> TencentCiam {
-        let mut common = CommonConfig::default();
-        common.base_url = Some(base_url.to_owned());
+        let common = CommonConfig {
+            base_url: Some(base_url.to_owned()),
+            ..CommonConfig::default()
+        };
         Config::new("id", "secret")
             .build(&common, &HttpOptions::default())
             .unwrap()
