@@ -239,17 +239,14 @@ struct Target<'a> {
 
 impl<'a> Target<'a> {
     fn of(recipient: &'a Recipient) -> Result<Self, Error> {
-        Ok(match recipient {
-            Recipient::Phone(phone) => Target {
-                key: "phone_number",
-                value: mainland_number(phone)?,
-                channel: Channel::Sms,
-            },
-            Recipient::Email(email) => Target {
-                key: "email",
-                value: email.as_str(),
-                channel: Channel::Email,
-            },
+        let value = match recipient {
+            Recipient::Phone(phone) => mainland_number(phone)?,
+            Recipient::Email(email) => email.as_str(),
+        };
+        Ok(Target {
+            key: key_of(recipient),
+            value,
+            channel: channel_of(recipient),
         })
     }
 
@@ -258,6 +255,15 @@ impl<'a> Target<'a> {
             Channel::Sms => SMS_GRANT_TYPE,
             _ => EMAIL_GRANT_TYPE,
         }
+    }
+}
+
+/// The JSON key Tencent names a recipient by (`phone_number` or `email`; the OTP fields of its
+/// other calls are `<key>_otp` and `<key>_otp_token`).
+fn key_of(recipient: &Recipient) -> &'static str {
+    match recipient {
+        Recipient::Phone(_) => "phone_number",
+        Recipient::Email(_) => "email",
     }
 }
 
@@ -303,10 +309,7 @@ fn check_channel(requested: Option<Channel>, recipient: &Recipient) -> Result<()
 
 /// Where a non-login code is consumed, for `verify`'s `unsupported` answer.
 fn consumed_elsewhere(usage: &Purpose, recipient: &Recipient) -> Error {
-    let key = match recipient {
-        Recipient::Phone(_) => "phone_number",
-        Recipient::Email(_) => "email",
-    };
+    let key = key_of(recipient);
     let place = match usage {
         Purpose::ResetPassword => {
             "POST /reset_user_password: call `TencentCiam::reset_password` with this handle, the code and the new password".to_owned()
@@ -322,7 +325,7 @@ fn consumed_elsewhere(usage: &Purpose, recipient: &Recipient) -> Error {
 /// The body of a successful answer, or the classified error (also for a 2xx carrying `error`).
 fn answer(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
     let body = parse::object(response)?;
-    if response.is_success() && !body.contains_key("error") {
+    if response.is_success() && parse::str_field(&body, "error").is_none() {
         Ok(body)
     } else {
         Err(errors::classify(response, &body))
@@ -611,6 +614,17 @@ mod tests {
         OtpCode::parse("123456").unwrap()
     }
 
+    /// Checks that each `(status, body)` answer fails `parse` with its kind.
+    fn assert_error_kinds<T: std::fmt::Debug>(
+        cases: &[(u16, &str, ErrorKind)],
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+    ) {
+        for (status, body, kind) in cases {
+            let err = parse(&HttpResponse::new(*status, *body)).unwrap_err();
+            assert_eq!(err.kind(), *kind, "{status} {body}");
+        }
+    }
+
     #[test]
     fn the_basic_header_matches_the_vendor_sample() {
         assert_eq!(
@@ -719,8 +733,11 @@ mod tests {
         assert_eq!(handle.channel(), Some(Channel::Email));
         assert_eq!(receipt.expires_in, Some(OTP_TOKEN_LIFETIME));
         assert!(handle.expires_at().is_some());
+        let null_error = HttpResponse::new(200, r#"{"otp_token":"T2","error":null}"#);
+        let receipt = adapter().parse_send(&request, &sent, &null_error).unwrap();
+        assert_eq!(receipt.verification.reference(), Some("T2"));
 
-        for (status, body, kind) in [
+        let cases = [
             (200, "{}", ErrorKind::UnexpectedResponse),
             (200, r#"{"otp_token":""}"#, ErrorKind::UnexpectedResponse),
             (
@@ -733,13 +750,10 @@ mod tests {
                 r#"{"error":"sms_rate_limit_exceeded"}"#,
                 ErrorKind::RateLimited,
             ),
-        ] {
-            let response = HttpResponse::new(status, body);
-            let err = adapter()
-                .parse_send(&request, &sent, &response)
-                .unwrap_err();
-            assert_eq!(err.kind(), kind, "{body}");
-        }
+        ];
+        assert_error_kinds(&cases, |response| {
+            adapter().parse_send(&request, &sent, response)
+        });
     }
 
     #[test]
@@ -911,7 +925,7 @@ mod tests {
         assert!(adapter
             .parse_reset_password(&HttpResponse::new(200, "{}"))
             .is_ok());
-        for (status, body, kind) in [
+        let cases = [
             (200, "<html>portal</html>", ErrorKind::UnexpectedResponse),
             (
                 400,
@@ -940,12 +954,8 @@ mod tests {
                 ErrorKind::InvalidCredentials,
             ),
             (503, "", ErrorKind::Unavailable),
-        ] {
-            let err = adapter
-                .parse_reset_password(&HttpResponse::new(status, body))
-                .unwrap_err();
-            assert_eq!(err.kind(), kind, "{status} {body}");
-        }
+        ];
+        assert_error_kinds(&cases, |response| adapter.parse_reset_password(response));
     }
 
     fn client(base_url: &str) -> TencentCiam {
