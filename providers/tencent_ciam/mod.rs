@@ -315,7 +315,7 @@ fn consumed_elsewhere(usage: &Purpose, recipient: &Recipient) -> Error {
             "POST /reset_user_password: call `TencentCiam::reset_password` with this handle, the code and the new password".to_owned()
         }
         Purpose::UpdateUserinfo => "PATCH /userinfo (with the user's access token)".to_owned(),
-        _ => format!("Tencent CIAM's `{usage}` call"),
+        _ => "Tencent CIAM's sign-up call".to_owned(),
     };
     Error::unsupported(format!(
         "Tencent CIAM has no call that only checks a `{usage}` code: the code (`{key}_otp`) and this handle's otp_token (`{key}_otp_token`, the handle's reference) are consumed by {place}; nothing was sent"
