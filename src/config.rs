@@ -247,6 +247,7 @@ macro_rules! registry {
 
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
+    "tencent-ciam" => TencentCiam(tencent_ciam),
 }
 
 impl ProviderConfig {
