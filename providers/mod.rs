@@ -4,3 +4,5 @@
 
 #[cfg(feature = "thaaigroup")]
 pub mod thaaigroup;
+#[cfg(feature = "thundersms")]
+pub mod thundersms;

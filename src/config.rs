@@ -245,6 +245,7 @@ macro_rules! registry {
 
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
+    "thundersms" => ThunderSms(thundersms),
 }
 
 impl ProviderConfig {

@@ -1,0 +1,698 @@
+//! ThunderSMS multi-channel Verify: one `POST verify/send` tries the configured channels in
+//! order (WhatsApp, SMS, voice, Viber), falling back to the next after `wait` seconds; the code
+//! is checked with `GET verify/check/{id}/{code}` and the delivery is followed with
+//! `GET verify/search/{id}`. Every call carries `Authorization: Bearer <token>`.
+//!
+//! - `send` takes phone numbers only. A requested [`Channel`] goes first and the other
+//!   configured channels follow as fallbacks; a channel that is not configured is
+//!   `unsupported`. [`SendRequest::custom_code`] becomes the vendor's `payload.token`.
+//! - `verify` checks the code in the URL path. The answer comes inside HTTP 200: `success`,
+//!   `invalid` (`invalid_code`), `expired`, `OTP already verified` (`already_verified`) or
+//!   `failed` (`verification_not_found`). Each code can be checked once.
+//! - `status` reports the overall state and each channel's delivery, so a caller can see that
+//!   WhatsApp failed and SMS took over.
+//! - `resend` is `unsupported`: ThunderSMS documents no resend call; the channel fallback is
+//!   the resend.
+//!
+//! The answer's `created_at`/`expire_at` carry no time zone, so the handle's expiry is computed
+//! from the requested timeout instead.
+//!
+//! ```toml
+//! provider = "thundersms"
+//! token = "…"
+//! code_length = 6                     # 4 to 10
+//! code_ttl_secs = 120
+//! template = "Your code is {token}"   # optional; must contain {token}
+//!
+//! [[channels]]
+//! name = "whatsapp"
+//! from = "91901912000"
+//! wait = 60                           # seconds before the next channel (default 30)
+//!
+//! [[channels]]
+//! name = "sms"
+//! from = "OTPKIT"
+//! ```
+//!
+//! From the environment, `OTPKIT_CHANNELS` holds the list as JSON:
+//! `[{"name":"whatsapp","from":"91901912000"},{"name":"sms","from":"OTPKIT"}]`.
+
+mod errors;
+mod wire;
+
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use self::errors::{CheckWord, Subject};
+use crate::adapter::{Adapter, Client};
+use crate::config::{check_header_value, de as lenient, CommonConfig, ProviderSettings};
+use crate::error::{Error, ErrorKind};
+use crate::handle::Verification;
+use crate::http::{endpoint, endpoint_with_segments, HttpOptions, HttpRequest, HttpResponse};
+use crate::parse;
+use crate::provider::{
+    Channel, ChannelAttempt, OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport,
+    VerificationState, Verified,
+};
+use crate::recipient::{scrub, Phone};
+use crate::secret::Secret;
+
+/// The provider id.
+pub const ID: &str = "thundersms";
+
+/// The base URL: the documented `http://portal.thundersms.com/api/v2/` over https. The plain
+/// http URL is accepted as `base_url` only with `allow_http = true`.
+pub const DEFAULT_BASE_URL: &str = "https://portal.thundersms.com/api/v2/";
+
+/// The code length when neither the config nor the request sets one (the vendor's default).
+pub const DEFAULT_CODE_LENGTH: u8 = 6;
+/// The code lifetime in seconds when neither the config nor the request sets one (the
+/// vendor's default).
+pub const DEFAULT_CODE_TTL_SECS: u64 = 120;
+/// The longest code lifetime accepted, in seconds (a day).
+pub const MAX_CODE_TTL_SECS: u64 = 24 * 60 * 60;
+/// The seconds before the next channel is tried when a channel sets no `wait` (the vendor's
+/// default).
+pub const DEFAULT_WAIT_SECS: u64 = 30;
+/// The longest `wait` accepted, in seconds (a day).
+pub const MAX_WAIT_SECS: u64 = 24 * 60 * 60;
+/// The Viber `ttl` range the vendor documents, in seconds.
+pub const VIBER_TTL_SECS: RangeInclusive<u64> = 30..=1_209_600;
+
+const CODE_LENGTHS: RangeInclusive<u64> = 4..=10;
+const MAX_ID_LEN: usize = 128;
+
+/// ThunderSMS's keys (contract §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The API token, sent as `Authorization: Bearer <token>`.
+    pub token: Secret,
+    /// The channels to try, in order. Also accepted as a string holding a JSON list (the form
+    /// `OTPKIT_CHANNELS` takes).
+    #[serde(deserialize_with = "channel_list")]
+    pub channels: Vec<ChannelConfig>,
+    /// The code length, 4 to 10 (default 6).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub code_length: Option<u64>,
+    /// The code lifetime in seconds, 1 to 86,400 (default 120).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub code_ttl_secs: Option<u64>,
+    /// A custom message; `{token}` marks where the code goes.
+    #[serde(default)]
+    pub template: Option<String>,
+}
+
+/// One channel of the fallback sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ChannelConfig {
+    /// `whatsapp`, `sms`, `voice` or `viber`.
+    #[serde(deserialize_with = "lenient::string_like")]
+    pub name: String,
+    /// The sender id or number (for Viber, a UUID).
+    #[serde(deserialize_with = "lenient::string_like")]
+    pub from: String,
+    /// The place in the sequence; the position in the list when absent.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub order: Option<u64>,
+    /// Seconds before the next channel is tried (default 30).
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub wait: Option<u64>,
+    /// Voice only: the call flow id. The vendor's example sets it on voice channels but does
+    /// not list it as required, so it is optional here.
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub flow_id: Option<String>,
+    /// Voice only: the text-to-speech language, such as `en_US`.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Viber only: the message's time to live, 30 to 1,209,600 seconds.
+    #[serde(default, deserialize_with = "lenient::opt_u64")]
+    pub ttl: Option<u64>,
+}
+
+impl ChannelConfig {
+    /// A channel with its name and sender, every option at its default.
+    pub fn new(name: impl Into<String>, from: impl Into<String>) -> Self {
+        ChannelConfig {
+            name: name.into(),
+            from: from.into(),
+            order: None,
+            wait: None,
+            flow_id: None,
+            language: None,
+            ttl: None,
+        }
+    }
+}
+
+fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    lenient::string_like(d).map(Some)
+}
+
+/// Reads `channels` from a list, or from a string holding a JSON list (the environment's form).
+fn channel_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ChannelConfig>, D::Error> {
+    struct ListOrJson;
+
+    impl<'de> Visitor<'de> for ListOrJson {
+        type Value = Vec<ChannelConfig>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of channels, or a string holding a JSON list of channels")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            serde_json::from_str(text).map_err(|e| match e.classify() {
+                // Keep serde's wording first, so the config layer drops any quoted value.
+                serde_json::error::Category::Data => E::custom(e),
+                _ => E::custom(format!(
+                    "is a string but not a JSON list of channels (line {} column {})",
+                    e.line(),
+                    e.column()
+                )),
+            })
+        }
+    }
+
+    d.deserialize_any(ListOrJson)
+}
+
+/// One checked channel, in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    channel: Channel,
+    from: String,
+    wait: u64,
+    flow_id: Option<String>,
+    language: Option<String>,
+    ttl: Option<u64>,
+}
+
+impl Route {
+    fn to_wire<'a>(&'a self, to: &'a str, order: usize) -> wire::WireChannel<'a> {
+        wire::WireChannel {
+            name: self.channel.as_str(),
+            from: &self.from,
+            recipient: wire::WireRecipient { to },
+            order,
+            wait: self.wait,
+            flow_id: self.flow_id.as_deref(),
+            language: self.language.as_deref(),
+            ttl: self.ttl,
+        }
+    }
+}
+
+/// Checks the channel list: at least one; names whatsapp, sms, voice or viber, each once;
+/// `from` not blank; `flow_id` and `language` only on voice, `ttl` only on viber and in range;
+/// `wait` at most a day; `order` values distinct. Returns the channels sorted by `order`.
+fn check_channels(channels: &[ChannelConfig]) -> Result<Vec<Route>, Error> {
+    if channels.is_empty() {
+        return Err(Error::config(
+            "channels",
+            "needs at least one channel (whatsapp, sms, voice or viber)",
+        ));
+    }
+    let mut ordered: Vec<(u64, Route)> = Vec::with_capacity(channels.len());
+    for (position, entry) in channels.iter().enumerate() {
+        let key = |field: &str| format!("channels[{position}].{field}");
+        let channel = Channel::parse(&entry.name)
+            .ok()
+            .filter(|c| *c != Channel::Email)
+            .ok_or_else(|| Error::config(&key("name"), "must be whatsapp, sms, voice or viber"))?;
+        if ordered.iter().any(|(_, route)| route.channel == channel) {
+            return Err(Error::config(
+                &key("name"),
+                format!("`{channel}` is listed twice; list each channel once"),
+            ));
+        }
+        let from = entry.from.trim();
+        if from.is_empty() {
+            return Err(Error::config(&key("from"), "must not be empty"));
+        }
+        let flow_id = only_on(
+            channel,
+            Channel::Voice,
+            &key("flow_id"),
+            entry.flow_id.as_deref(),
+        )?;
+        let language = only_on(
+            channel,
+            Channel::Voice,
+            &key("language"),
+            entry.language.as_deref(),
+        )?;
+        if entry.ttl.is_some() && channel != Channel::Viber {
+            return Err(Error::config(
+                &key("ttl"),
+                "applies to the viber channel only",
+            ));
+        }
+        if let Some(ttl) = entry.ttl.filter(|ttl| !VIBER_TTL_SECS.contains(ttl)) {
+            return Err(Error::config(
+                &key("ttl"),
+                format!("{ttl} is outside 30 to 1,209,600 seconds"),
+            ));
+        }
+        let wait = entry.wait.unwrap_or(DEFAULT_WAIT_SECS);
+        if wait > MAX_WAIT_SECS {
+            return Err(Error::config(
+                &key("wait"),
+                format!("must be at most {MAX_WAIT_SECS} seconds"),
+            ));
+        }
+        let order = entry.order.unwrap_or(position as u64);
+        if ordered.iter().any(|(taken, _)| *taken == order) {
+            return Err(Error::config(
+                &key("order"),
+                format!("{order} is already another channel's place (an absent order is the list position)"),
+            ));
+        }
+        let route = Route {
+            channel,
+            from: from.to_owned(),
+            wait,
+            flow_id,
+            language,
+            ttl: entry.ttl,
+        };
+        ordered.push((order, route));
+    }
+    ordered.sort_by_key(|(order, _)| *order);
+    Ok(ordered.into_iter().map(|(_, route)| route).collect())
+}
+
+/// A voice-only (or other single-channel) option: refused elsewhere, not blank when given.
+fn only_on(
+    channel: Channel,
+    allowed: Channel,
+    key: &str,
+    value: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    if channel != allowed {
+        return Err(Error::config(
+            key,
+            format!("applies to the {allowed} channel only"),
+        ));
+    }
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::config(key, "must not be empty when set"));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Checks the optional template: not blank, and holding `{token}`.
+fn check_template(template: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(template) = template else {
+        return Ok(None);
+    };
+    if template.trim().is_empty() {
+        return Err(Error::config("template", "must not be empty when set"));
+    }
+    if !template.contains("{token}") {
+        return Err(Error::config(
+            "template",
+            "must contain `{token}` where the code goes",
+        ));
+    }
+    Ok(Some(template.to_owned()))
+}
+
+impl Config {
+    /// A config from the token and the channels, every option at its default.
+    pub fn new(token: impl Into<Secret>, channels: Vec<ChannelConfig>) -> Self {
+        Config {
+            token: token.into(),
+            channels,
+            code_length: None,
+            code_ttl_secs: None,
+            template: None,
+        }
+    }
+
+    /// Checks every value and builds the adapter for `base_url`.
+    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+        check_header_value("token", self.token.expose())?;
+        let routes = check_channels(&self.channels)?;
+        let code_length = match self.code_length {
+            None => DEFAULT_CODE_LENGTH,
+            Some(length) => u8::try_from(length)
+                .ok()
+                .filter(|_| CODE_LENGTHS.contains(&length))
+                .ok_or_else(|| Error::config("code_length", "must be 4 to 10"))?,
+        };
+        let code_ttl_secs = self.code_ttl_secs.unwrap_or(DEFAULT_CODE_TTL_SECS);
+        if !(1..=MAX_CODE_TTL_SECS).contains(&code_ttl_secs) {
+            return Err(Error::config(
+                "code_ttl_secs",
+                format!("must be 1 to {MAX_CODE_TTL_SECS} seconds"),
+            ));
+        }
+        Ok(ThunderSmsAdapter {
+            base_url,
+            token: self.token.clone(),
+            routes,
+            code_length,
+            code_ttl_secs,
+            template: check_template(self.template.as_deref())?,
+        })
+    }
+
+    /// Checks every value and builds the typed client.
+    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<ThunderSms, Error> {
+        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
+        let adapter = self.adapter(endpoint.base_url)?;
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+}
+
+impl ProviderSettings for Config {
+    const ID: &'static str = ID;
+
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
+}
+
+/// ThunderSMS over the shared exchange path.
+pub type ThunderSms = Client<ThunderSmsAdapter>;
+
+/// ThunderSMS's wire format as pure functions.
+#[derive(Debug, Clone)]
+pub struct ThunderSmsAdapter {
+    base_url: Url,
+    token: Secret,
+    routes: Vec<Route>,
+    code_length: u8,
+    code_ttl_secs: u64,
+    template: Option<String>,
+}
+
+/// What one send request asks for, worked out once for building and again for reading.
+struct Plan<'a> {
+    phone: &'a Phone,
+    routes: Vec<&'a Route>,
+    length: u8,
+    timeout: u64,
+    token: Option<&'a str>,
+}
+
+/// The channel sequence for a request: as configured, or with the requested channel first
+/// and the others after it in their configured order.
+fn plan_routes(routes: &[Route], requested: Option<Channel>) -> Result<Vec<&Route>, Error> {
+    let Some(wanted) = requested else {
+        return Ok(routes.iter().collect());
+    };
+    if wanted == Channel::Email {
+        return Err(Error::unsupported(
+            "ThunderSMS does not send codes by email; nothing was sent",
+        ));
+    }
+    let first = routes.iter().find(|r| r.channel == wanted).ok_or_else(|| {
+        let configured: Vec<&str> = routes.iter().map(|r| r.channel.as_str()).collect();
+        Error::unsupported(format!(
+            "the {wanted} channel is not configured for ThunderSMS (configured: {}); nothing was sent",
+            configured.join(", ")
+        ))
+    })?;
+    Ok(std::iter::once(first)
+        .chain(routes.iter().filter(|r| r.channel != wanted))
+        .collect())
+}
+
+/// The code lifetime in whole seconds (a fraction rounds up), 1 to a day.
+fn timeout_secs(requested: Option<Duration>, configured: u64) -> Result<u64, Error> {
+    let Some(ttl) = requested else {
+        return Ok(configured);
+    };
+    let secs = ttl
+        .as_secs()
+        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
+    if !(1..=MAX_CODE_TTL_SECS).contains(&secs) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!("code_ttl must be 1 to {MAX_CODE_TTL_SECS} seconds for ThunderSMS"),
+        ));
+    }
+    Ok(secs)
+}
+
+/// Whether a provider id can travel as one URL path segment unchanged: 1 to 128 letters,
+/// digits, `-`, `_` or `.`, with at least one letter or digit (so never `.` or `..`, which URL
+/// joining would drop).
+fn is_plain_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && id.bytes().any(|b| b.is_ascii_alphanumeric())
+}
+
+/// The handle's ThunderSMS id, checked before it goes into a URL path.
+fn id_of(handle: &Verification) -> Result<&str, Error> {
+    let id = handle.require_reference()?;
+    if !is_plain_id(id) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            "the handle's reference is not a ThunderSMS id (1 to 128 letters, digits, `-`, `_` or `.`); nothing was sent",
+        ));
+    }
+    Ok(id)
+}
+
+impl ThunderSmsAdapter {
+    /// The checked channels in their configured order.
+    pub fn channels(&self) -> Vec<Channel> {
+        self.routes.iter().map(|r| r.channel).collect()
+    }
+
+    fn authorized(&self, request: HttpRequest) -> Result<HttpRequest, Error> {
+        request
+            .secret_header("authorization", &format!("Bearer {}", self.token.expose()))?
+            // Laravel answers JSON (not a login redirect) only to clients that accept it.
+            .header("accept", "application/json")
+    }
+
+    fn get(&self, path: &str, segments: &[&str]) -> Result<HttpRequest, Error> {
+        self.authorized(HttpRequest::get(endpoint_with_segments(
+            &self.base_url,
+            path,
+            segments,
+        )))
+    }
+
+    fn plan<'a>(&'a self, request: &'a SendRequest) -> Result<Plan<'a>, Error> {
+        let phone = request.recipient.phone().ok_or_else(|| {
+            Error::unsupported("ThunderSMS sends codes to phone numbers only; nothing was sent")
+        })?;
+        let routes = plan_routes(&self.routes, request.channel)?;
+        let length = request.code_length.unwrap_or(self.code_length);
+        let timeout = timeout_secs(request.code_ttl, self.code_ttl_secs)?;
+        let token = match &request.custom_code {
+            Some(code) if code.expose().len() != usize::from(length) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidRequest,
+                    format!(
+                        "the caller-chosen code must have exactly {length} digits, the code length; nothing was sent"
+                    ),
+                ))
+            }
+            Some(code) => Some(code.expose()),
+            None => None,
+        };
+        Ok(Plan {
+            phone,
+            routes,
+            length,
+            timeout,
+            token,
+        })
+    }
+}
+
+/// The answer as a JSON object and whether it is a failure to classify.
+fn answer(response: &HttpResponse) -> Result<(Map<String, Value>, bool), Error> {
+    let body = parse::object(response)?;
+    let failed = !response.is_success() || errors::is_error_envelope(&body);
+    Ok((body, failed))
+}
+
+impl Adapter for ThunderSmsAdapter {
+    const ID: &'static str = ID;
+
+    fn accepts_custom_code(&self) -> bool {
+        true
+    }
+
+    fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
+        let plan = self.plan(request)?;
+        let to = plan.phone.digits();
+        let body = wire::SendBody {
+            channels: plan
+                .routes
+                .iter()
+                .enumerate()
+                .map(|(order, route)| route.to_wire(to, order))
+                .collect(),
+            payload: wire::Payload {
+                length: plan.length,
+                timeout: plan.timeout,
+                token: plan.token,
+                ip_address: request.end_user_ip.map(|ip| ip.to_string()),
+            },
+            foreign_id: request.reference.as_deref(),
+            template: self.template.as_deref(),
+        };
+        self.authorized(HttpRequest::post_json(
+            endpoint(&self.base_url, "verify/send"),
+            &body,
+        )?)
+    }
+
+    fn parse_send(
+        &self,
+        request: &SendRequest,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let (body, failed) = answer(response)?;
+        if failed {
+            return Err(errors::classify(response, &body, Subject::NewVerification));
+        }
+        let id = match body.get("id") {
+            Some(Value::String(id)) if is_plain_id(id) => id.clone(),
+            Some(Value::String(_)) => return Err(Error::unexpected(
+                "the answer's `id` is not a plain id (1 to 128 letters, digits, `-`, `_` or `.`)",
+            )),
+            _ => return Err(Error::unexpected("the answer has no `id` string")),
+        };
+        let plan = self.plan(request)?;
+        let first = plan.routes.first().map(|route| route.channel);
+        let lifetime = Duration::from_secs(plan.timeout);
+        let handle = Verification::new(ID, request.recipient.clone())
+            .with_purpose(request.purpose.clone())
+            .with_channel(first)
+            .with_reference(id)
+            .expiring_in(lifetime);
+        let mut receipt = SendReceipt::new(handle);
+        receipt.expires_in = Some(lifetime);
+        receipt.channel = first;
+        Ok(receipt)
+    }
+
+    fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
+        self.get("verify/check", &[id_of(handle)?, code.expose()])
+    }
+
+    fn parse_verify(
+        &self,
+        handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<Verified, Error> {
+        let body = parse::object(response)?;
+        let word = parse::str_field(&body, "status");
+        // The documented refusals come inside HTTP 200; they are believed under a 4xx too, not
+        // under a 5xx (a server error is an outage whatever its body says).
+        if let Some(word) = word.as_ref().filter(|_| response.status < 500) {
+            if let CheckWord::Refused(kind) = errors::check_word(word) {
+                return Err(errors::refusal(kind, word, &body));
+            }
+        }
+        if !response.is_success() || errors::is_error_envelope(&body) {
+            return Err(errors::classify(response, &body, Subject::Existing));
+        }
+        let Some(word) = word else {
+            return Err(Error::unexpected("the check answer has no `status`"));
+        };
+        if errors::check_word(&word) != CheckWord::Verified {
+            return Err(Error::unexpected(format!(
+                "the check answer's status `{}` is not one ThunderSMS documents",
+                scrub(&word.chars().take(64).collect::<String>())
+            )));
+        }
+        let answered_id = parse::str_field(&body, "id");
+        let same_id = |id: &String| {
+            handle
+                .reference()
+                .is_some_and(|r| r.eq_ignore_ascii_case(id))
+        };
+        if answered_id.is_some_and(|id| !same_id(&id)) {
+            return Err(Error::unexpected(
+                "the check answer is about another verification id",
+            ));
+        }
+        Ok(Verified::new(ID))
+    }
+
+    fn build_status(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        self.get("verify/search", &[id_of(handle)?])
+    }
+
+    fn parse_status(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<StatusReport, Error> {
+        let (body, failed) = answer(response)?;
+        if failed {
+            return Err(errors::classify(response, &body, Subject::Existing));
+        }
+        let word = parse::str_field(&body, "status")
+            .ok_or_else(|| Error::unexpected("the search answer has no `status`"))?;
+        let mut report = StatusReport::new(VerificationState::from_word(&word));
+        report.channels = channel_attempts(&body)?;
+        Ok(report)
+    }
+}
+
+/// The search answer's `channels[]`: each entry's `channel` (or `name`) and its `status`,
+/// which may be `null`.
+fn channel_attempts(body: &Map<String, Value>) -> Result<Vec<ChannelAttempt>, Error> {
+    let entries = match body.get("channels") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => {
+            return Err(Error::unexpected(
+                "the search answer's `channels` is not a list",
+            ))
+        }
+    };
+    entries
+        .iter()
+        .map(|entry| {
+            let entry = entry.as_object();
+            let name = entry.and_then(|e| {
+                parse::str_field(e, "channel").or_else(|| parse::str_field(e, "name"))
+            });
+            let Some((entry, name)) = entry.zip(name) else {
+                return Err(Error::unexpected(
+                    "a search answer channel has no `channel` name",
+                ));
+            };
+            Ok(ChannelAttempt::new(name, parse::str_field(entry, "status")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {}
