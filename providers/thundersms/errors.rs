@@ -167,28 +167,19 @@ mod tests {
 
     #[test]
     fn check_words_are_read_case_insensitively() {
-        assert_eq!(check_word("success"), CheckWord::Verified);
-        assert_eq!(check_word(" SUCCESS "), CheckWord::Verified);
-        assert_eq!(
-            check_word("invalid"),
-            CheckWord::Refused(ErrorKind::InvalidCode)
-        );
-        assert_eq!(
-            check_word("Expired"),
-            CheckWord::Refused(ErrorKind::Expired)
-        );
-        assert_eq!(
-            check_word("OTP already verified"),
-            CheckWord::Refused(ErrorKind::AlreadyVerified)
-        );
-        assert_eq!(
-            check_word("otp ALREADY VERIFIED."),
-            CheckWord::Refused(ErrorKind::AlreadyVerified)
-        );
-        assert_eq!(
-            check_word("failed"),
-            CheckWord::Refused(ErrorKind::VerificationNotFound)
-        );
+        let refused = |kind| CheckWord::Refused(kind);
+        let cases = [
+            ("success", CheckWord::Verified),
+            (" SUCCESS ", CheckWord::Verified),
+            ("invalid", refused(ErrorKind::InvalidCode)),
+            ("Expired", refused(ErrorKind::Expired)),
+            ("OTP already verified", refused(ErrorKind::AlreadyVerified)),
+            ("otp ALREADY VERIFIED.", refused(ErrorKind::AlreadyVerified)),
+            ("failed", refused(ErrorKind::VerificationNotFound)),
+        ];
+        for (word, expected) in cases {
+            assert_eq!(check_word(word), expected, "{word:?}");
+        }
         for unknown in ["", "verified", "successful", "ok", "sent"] {
             assert_eq!(check_word(unknown), CheckWord::Unknown, "{unknown:?}");
         }
