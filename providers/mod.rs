@@ -6,3 +6,5 @@
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]
 pub mod thaaigroup;
+#[cfg(feature = "thundersms")]
+pub mod thundersms;

@@ -248,6 +248,7 @@ macro_rules! registry {
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
     "tencent-ciam" => TencentCiam(tencent_ciam),
+    "thundersms" => ThunderSms(thundersms),
 }
 
 impl ProviderConfig {
