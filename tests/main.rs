@@ -1,4 +1,5 @@
 //! otpkit's integration suite, one binary (links faster on small machines).
 
+mod generic_manage;
 mod replay;
 mod secrets;
