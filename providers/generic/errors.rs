@@ -100,11 +100,10 @@ pub(super) fn classify(
     if let Some(code) = code {
         error = error.with_code(code);
     }
-    let field = |key: &str| body.get(key).or_else(|| inner?.get(key));
-    if let Some(after) = field("retry_after").and_then(crate::http::seconds_from_json) {
+    if let Some(after) = either_level(body, inner, "retry_after", parse::seconds_field) {
         error = error.with_retry_after(after);
     }
-    if let Some(left) = field("attempts_remaining").and_then(whole_number) {
+    if let Some(left) = either_level(body, inner, "attempts_remaining", parse::u64_field) {
         error = error.with_attempts_remaining(u32::try_from(left).unwrap_or(u32::MAX));
     }
     if let Some(id) = parse::str_field(body, "request_id") {
@@ -153,12 +152,14 @@ fn kind_without_code(
     }
 }
 
-fn whole_number(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
+/// A field beside `error`, as the envelope puts it, or else inside it, where some answers nest it.
+fn either_level<T>(
+    body: &Map<String, Value>,
+    inner: Option<&Map<String, Value>>,
+    key: &str,
+    read: fn(&Map<String, Value>, &str) -> Option<T>,
+) -> Option<T> {
+    read(body, key).or_else(|| read(inner?, key))
 }
 
 /// Field names a validation body lists: a top-level Laravel-style `errors` object, or under

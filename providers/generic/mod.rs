@@ -49,13 +49,13 @@ use crate::handle::Verification;
 use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
-    Channel, OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, VerificationState,
-    Verified,
+    Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport,
+    VerificationState, Verified,
 };
 use crate::recipient::{Phone, Recipient};
 use crate::secret::Secret;
 
-pub use manage::{Filters, ListPage, OtpRecord};
+pub use manage::{Filters, ListPage, Management, OtpRecord};
 
 use errors::Operation;
 
@@ -347,10 +347,12 @@ impl GenericAdapter {
         }
     }
 
-    /// The handle and receipt for a send or resend answer.
+    /// The handle and receipt for a send or resend answer. The answer's `verification_id` wins
+    /// over `fallback_id` (the handle's, on resend); its `channel` over `channel`.
     fn receipt(
         &self,
         recipient: &Recipient,
+        purpose: Option<&Purpose>,
         fallback_id: Option<&str>,
         channel: Channel,
         body: &Map<String, Value>,
@@ -366,6 +368,7 @@ impl GenericAdapter {
             .unwrap_or(channel);
         let expires_in = expiry(body, SystemTime::now());
         let mut handle = Verification::new(ID, recipient.clone())
+            .with_purpose(purpose.cloned())
             .with_channel(Some(channel))
             .with_reference(verification_id);
         if let Some(lifetime) = expires_in {
@@ -373,8 +376,7 @@ impl GenericAdapter {
         }
         let mut receipt = SendReceipt::new(handle);
         receipt.expires_in = expires_in;
-        receipt.resend_after = parse::seconds_field(body, "resend_after")
-            .or_else(|| parse::seconds_field(body, "cooldown"));
+        receipt.resend_after = parse::seconds_field(body, "resend_after");
         receipt.channel = Some(channel);
         receipt.request_id = parse::str_field(body, "request_id");
         Ok(receipt)
@@ -518,7 +520,13 @@ impl Adapter for GenericAdapter {
     ) -> Result<SendReceipt, Error> {
         let body = success_body(Operation::Send, response)?;
         let channel = self.channel_for(request.channel)?;
-        self.receipt(&request.recipient, None, channel, &body)
+        self.receipt(
+            &request.recipient,
+            request.purpose.as_ref(),
+            None,
+            channel,
+            &body,
+        )
     }
 
     fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
@@ -563,7 +571,13 @@ impl Adapter for GenericAdapter {
     ) -> Result<SendReceipt, Error> {
         let body = success_body(Operation::Resend, response)?;
         let channel = handle.channel().unwrap_or(self.channel);
-        self.receipt(handle.recipient(), handle.reference(), channel, &body)
+        self.receipt(
+            handle.recipient(),
+            handle.purpose(),
+            handle.reference(),
+            channel,
+            &body,
+        )
     }
 
     fn build_status(&self, handle: &Verification) -> Result<HttpRequest, Error> {
