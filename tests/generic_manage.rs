@@ -1,6 +1,7 @@
 //! The generic service's management reads (`list`, `logs`, `attempts`, `reports`,
 //! `rate-limits`) against wiremock. The fixture replay drives only send, verify, resend and
 //! status, so these are tested here; response bodies live in `fixtures/generic/manage/*.txt`.
+#![cfg(feature = "generic")]
 
 use std::path::Path;
 use std::time::Duration;
