@@ -4,5 +4,7 @@
 
 #[cfg(feature = "generic")]
 pub mod generic;
+#[cfg(feature = "tencent-ciam")]
+pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]
 pub mod thaaigroup;

@@ -195,7 +195,7 @@ macro_rules! registry {
         }
 
         /// The provider ids compiled into this build (one cargo feature each).
-        #[allow(clippy::vec_init_then_push)] // one push per cargo feature
+        #[allow(clippy::vec_init_then_push, unused_mut)] // one push per cargo feature
         pub fn provider_ids() -> Vec<&'static str> {
             let mut ids = Vec::new();
             $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*
@@ -212,19 +212,21 @@ macro_rules! registry {
 
             /// The common keys.
             pub fn common(&self) -> &CommonConfig {
-                match self {
-                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(s) => &s.common, )*
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
                 }
             }
 
             /// Checks every value and builds the provider with the given HTTP options.
             pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
-                match self {
-                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(s) => s.provider.build_provider(&s.common, options), )*
+                let _ = options;
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
                 }
             }
 
             fn from_parts(id: &str, common: CommonConfig, rest: Map<String, Value>) -> Result<Self, Error> {
+                let _ = (&common, &rest);
                 match id {
                     $(
                         #[cfg(feature = $feature)]
@@ -246,6 +248,7 @@ macro_rules! registry {
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
     "generic" => Generic(generic),
+    "tencent-ciam" => TencentCiam(tencent_ciam),
 }
 
 impl ProviderConfig {

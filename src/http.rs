@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTEN
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
@@ -385,63 +386,66 @@ impl Transport {
         request: &HttpRequest,
         parse: impl Fn(&HttpResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let recipient = call.recipient.map(Recipient::masked);
+        // A recipient's Display is masked, and formatted only if the span is recorded.
         let span = tracing::debug_span!(
             "otpkit",
             provider = call.provider,
             operation = call.operation,
-            recipient = recipient.as_deref().unwrap_or("-"),
+            recipient = call.recipient.map(tracing::field::display),
         );
-        let _entered = span.enter();
-        let started = Instant::now();
-        let mut attempt: u32 = 1;
-        loop {
-            let attempt_started = Instant::now();
-            let outcome = match self.attempt(request).await {
-                Ok(response) => {
-                    tracing::debug!(
-                        status = response.status,
-                        bytes = response.body.len(),
-                        latency_ms = attempt_started.elapsed().as_millis() as u64,
-                        attempt,
-                        "provider answered"
-                    );
-                    parse(&response).map_err(|e| {
-                        e.with_response_context(response.status, response.retry_after())
-                    })
-                }
-                Err(e) => Err(e),
-            };
-            let error = match outcome {
-                Ok(value) => return Ok(value),
-                Err(e) => e.in_context(call.provider, call.operation),
-            };
-            match self
-                .retry
-                .delay_before_retry(&error, call.safety, attempt, started.elapsed())
-            {
-                Some(delay) => {
-                    tracing::info!(
-                        kind = error.kind().as_str(),
-                        attempt,
-                        delay_ms = delay.as_millis() as u64,
-                        "retrying"
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                None => {
-                    tracing::debug!(
-                        kind = error.kind().as_str(),
-                        status = error.status(),
-                        code = error.provider_code(),
-                        attempt,
-                        "call failed"
-                    );
-                    return Err(error);
+        async move {
+            let started = Instant::now();
+            let mut attempt: u32 = 1;
+            loop {
+                let attempt_started = Instant::now();
+                let outcome = match self.attempt(request).await {
+                    Ok(response) => {
+                        tracing::debug!(
+                            status = response.status,
+                            bytes = response.body.len(),
+                            latency_ms = attempt_started.elapsed().as_millis() as u64,
+                            attempt,
+                            "provider answered"
+                        );
+                        parse(&response).map_err(|e| {
+                            e.with_response_context(response.status, response.retry_after())
+                        })
+                    }
+                    Err(e) => Err(e),
+                };
+                let error = match outcome {
+                    Ok(value) => return Ok(value),
+                    Err(e) => e.in_context(call.provider, call.operation),
+                };
+                match self
+                    .retry
+                    .delay_before_retry(&error, call.safety, attempt, started.elapsed())
+                {
+                    Some(delay) => {
+                        tracing::info!(
+                            kind = error.kind().as_str(),
+                            attempt,
+                            delay_ms = delay.as_millis() as u64,
+                            "retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => {
+                        tracing::debug!(
+                            kind = error.kind().as_str(),
+                            status = error.status(),
+                            code = error.provider_code(),
+                            attempt,
+                            "call failed"
+                        );
+                        return Err(error);
+                    }
                 }
             }
         }
+        .instrument(span)
+        .await
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {

@@ -66,3 +66,8 @@ pub use provider::{
 pub use recipient::{scrub, Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
 pub use secret::Secret;
+
+/// The README's examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

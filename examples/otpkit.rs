@@ -1,0 +1,223 @@
+//! The otpkit command line: send, verify, resend and check codes with any configured provider.
+//!
+//! ```text
+//! cargo run --example otpkit -- [--config FILE] send <recipient> [--purpose P] [--channel C]
+//! cargo run --example otpkit -- [--config FILE] verify --handle <token> <code>
+//! cargo run --example otpkit -- [--config FILE] resend --handle <token>
+//! cargo run --example otpkit -- [--config FILE] status --handle <token>
+//! ```
+//!
+//! Without `--config` the environment is read (`OTPKIT_CONFIG`, or `OTPKIT_PROVIDER` plus
+//! `OTPKIT_<KEY>`). Every command prints exactly one JSON object on stdout. Exit codes: 0 on
+//! success, 1 when the code was rejected, 2 for configuration and usage errors, 3 for any other
+//! error. Set `RUST_LOG=otpkit=debug` to see each exchange on stderr (secrets never appear).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use otpkit::{
+    Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient, SendReceipt,
+    SendRequest, Verification,
+};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "otpkit",
+    about = "Send and verify one-time passwords through any provider"
+)]
+struct Cli {
+    /// A TOML or JSON config file (otherwise the environment is read).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send a code to an email address or an E.164 phone number.
+    Send {
+        /// `user@example.com` or `+14155550123`.
+        recipient: String,
+        /// signup, login, reset_password, update_userinfo or another word.
+        #[arg(long)]
+        purpose: Option<String>,
+        /// email, sms, whatsapp, voice or viber.
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Check the code the user typed.
+    Verify {
+        /// The handle `send` printed.
+        #[arg(long)]
+        handle: String,
+        /// The code.
+        code: String,
+    },
+    /// Send the code again.
+    Resend {
+        /// The handle `send` printed.
+        #[arg(long)]
+        handle: String,
+    },
+    /// Ask where the verification stands.
+    Status {
+        /// The handle `send` printed.
+        #[arg(long)]
+        handle: String,
+    },
+}
+
+/// The success output of `send` and `resend` (field order as in the contract).
+#[derive(Serialize)]
+struct Sent<'a> {
+    ok: bool,
+    provider: &'a str,
+    handle: String,
+    expires_in_secs: Option<u64>,
+    resend_after_secs: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct VerifiedOut {
+    ok: bool,
+    verified: bool,
+}
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    ok: bool,
+    status: &'a str,
+}
+
+#[derive(Serialize)]
+struct Failed<'a> {
+    ok: bool,
+    error: &'a Error,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version print their text and succeed.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let message = e.to_string();
+            let first_line = message.lines().next().unwrap_or("invalid arguments");
+            return fail(&Error::new(
+                ErrorKind::Config,
+                format!("usage: {first_line}"),
+            ));
+        }
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&Error::new(ErrorKind::Transport, e.to_string())),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+/// Tracing goes to stderr so stdout holds only the JSON answer.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> Result<String, Error> {
+    // Everything the user typed is checked before the provider is built or called.
+    let config = match &cli.config {
+        Some(path) => ProviderConfig::from_file(path)?,
+        None => ProviderConfig::from_env()?,
+    };
+    match cli.command {
+        Command::Send {
+            recipient,
+            purpose,
+            channel,
+        } => {
+            let mut request = SendRequest::new(Recipient::parse(&recipient)?);
+            if let Some(purpose) = purpose {
+                request = request.purpose(Purpose::parse(&purpose)?);
+            }
+            if let Some(channel) = channel {
+                request = request.channel(Channel::parse(&channel)?);
+            }
+            let provider = config.build()?;
+            sent(&provider.send(&request).await?)
+        }
+        Command::Verify { handle, code } => {
+            let handle = Verification::from_token(&handle)?;
+            let provider = config.build()?;
+            provider.verify(&handle, &code).await?;
+            to_json(&VerifiedOut {
+                ok: true,
+                verified: true,
+            })
+        }
+        Command::Resend { handle } => {
+            let handle = Verification::from_token(&handle)?;
+            let provider: Box<dyn OtpProvider> = config.build()?;
+            sent(&provider.resend(&handle).await?)
+        }
+        Command::Status { handle } => {
+            let handle = Verification::from_token(&handle)?;
+            let report = config.build()?.status(&handle).await?;
+            to_json(&StatusOut {
+                ok: true,
+                status: report.state.as_str(),
+            })
+        }
+    }
+}
+
+fn sent(receipt: &SendReceipt) -> Result<String, Error> {
+    to_json(&Sent {
+        ok: true,
+        provider: receipt.verification.provider(),
+        handle: receipt.verification.to_token(),
+        expires_in_secs: receipt.expires_in.map(|d| d.as_secs()),
+        resend_after_secs: receipt.resend_after.map(|d| d.as_secs()),
+    })
+}
+
+fn to_json(value: &impl Serialize) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::unexpected(e.to_string()))
+}
+
+fn fail(error: &Error) -> ExitCode {
+    let out = Failed { ok: false, error };
+    match serde_json::to_string(&out) {
+        Ok(json) => println!("{json}"),
+        Err(_) => println!("{{\"ok\":false,\"error\":{{\"kind\":\"unexpected_response\"}}}}"),
+    }
+    ExitCode::from(exit_code(error.kind()))
+}
+
+fn exit_code(kind: ErrorKind) -> u8 {
+    if kind.is_rejection() {
+        1
+    } else if kind == ErrorKind::Config {
+        2
+    } else {
+        3
+    }
+}

@@ -1,0 +1,1073 @@
+//! Tencent Cloud CIAM: SMS and email codes sent from the tenant's portal
+//! (`https://<tenant>.portal.tencentciam.com` or a custom domain, so `base_url` is required).
+//!
+//! - **Send**: `POST /otp/send` with `Authorization: Basic base64(urlencode(client_id) + ":" +
+//!   urlencode(client_secret))` and `{usage, phone_number | email, auth_source_id?}`. The
+//!   purpose becomes `usage` (`login` when none is given; `signup`, `update_userinfo`,
+//!   `reset_password`; any other purpose is `unsupported`). Phone numbers must be mainland China
+//!   mobiles (`+86` and 11 digits, sent without the `+86`); others are `invalid_recipient` with no
+//!   request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
+//!   usages do not send it. The answer's `otp_token` is the handle's
+//!   [`reference`](Verification::reference) (also [`otp_token`]); it lives 5 minutes.
+//! - **Verify** (`login` only): the OAuth exchange `POST /oauth2/token` with the `otp/sms` or
+//!   `otp/email` grant type, the client credentials in the JSON body, `auth_source_id`, the same
+//!   phone number or email, `otp_token`, `otp` and `auto_signup` when configured. **It is a
+//!   login, not a mere check**: a verified code issues a session, whose tokens come back in
+//!   [`Verified::tokens`] (as [`Secret`]s), and with `auto_signup = true` an unknown user is
+//!   created.
+//! - **Other usages**: Tencent has no call that only checks a `signup`, `update_userinfo` or
+//!   `reset_password` code; its own API consumes the code together with the `otp_token`, so
+//!   [`verify`](OtpProvider::verify) answers `unsupported` and says where.
+//!   [`TencentCiam::reset_password`] is the typed `POST /reset_user_password`; for sign-up and
+//!   `PATCH /userinfo`, pass the code as `email_otp` / `phone_number_otp` and [`otp_token`] as
+//!   `email_otp_token` / `phone_number_otp_token`.
+//! - **Resend**: there is no resend call; resending sends again with the handle's recipient and
+//!   purpose, which issues a new `otp_token` (use the new handle). There is no status call.
+//!
+//! ```toml
+//! provider = "tencent_ciam"
+//! base_url = "https://example.portal.tencentciam.com"
+//! client_id = "…"
+//! client_secret = "…"
+//! auth_source_id = "…"   # the SMS or email OTP auth source; required for login codes
+//! auto_signup = false    # optional: create unknown users when they log in with a code
+//! ```
+
+mod errors;
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
+use url::form_urlencoded::byte_serialize;
+use url::Url;
+
+use crate::adapter::{Adapter, Client};
+use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::error::{Error, ErrorKind};
+use crate::handle::Verification;
+use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::parse;
+use crate::provider::{
+    Channel, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, Verified,
+};
+use crate::recipient::{Phone, Recipient};
+use crate::retry::RetrySafety;
+use crate::secret::Secret;
+
+/// The provider id.
+pub const ID: &str = "tencent_ciam";
+
+/// How long an `otp_token` is valid, as documented.
+pub const OTP_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// The token exchange's grant type for SMS codes (the parameter table's value).
+pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/sms";
+
+/// The token exchange's grant type for email codes (the parameter table's value).
+pub const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
+
+/// Tencent CIAM's keys (contract §2); `base_url` (the tenant's portal) is required too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The application's `client_id`.
+    pub client_id: Secret,
+    /// The application's `client_secret` (a web application's).
+    pub client_secret: Secret,
+    /// The SMS or email OTP auth source; required for `login` codes.
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub auth_source_id: Option<String>,
+    /// Whether a login with a code creates an unknown user; sent only when set.
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    pub auto_signup: Option<bool>,
+}
+
+fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    de::string_like(d).map(Some)
+}
+
+impl Config {
+    /// A config from the application's credentials, with no auth source (enough for
+    /// `signup`, `update_userinfo` and `reset_password` codes).
+    pub fn new(client_id: impl Into<Secret>, client_secret: impl Into<Secret>) -> Self {
+        Config {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            auth_source_id: None,
+            auto_signup: None,
+        }
+    }
+
+    /// Sets the OTP auth source, which `login` codes need.
+    pub fn auth_source_id(mut self, id: impl Into<String>) -> Self {
+        self.auth_source_id = Some(id.into());
+        self
+    }
+
+    /// Sets `auto_signup` for the login exchange.
+    pub fn auto_signup(mut self, enabled: bool) -> Self {
+        self.auto_signup = Some(enabled);
+        self
+    }
+
+    /// Checks every value and builds the typed client. `common.base_url` is required.
+    ///
+    /// ```
+    /// use otpkit::providers::tencent_ciam::Config;
+    /// use otpkit::{CommonConfig, ErrorKind, HttpOptions};
+    ///
+    /// let mut common = CommonConfig::default();
+    /// let config = Config::new("client", "secret").auth_source_id("sms-source");
+    /// let err = config.build(&common, &HttpOptions::default()).unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Config);
+    /// assert!(err.message().contains("base_url"));
+    ///
+    /// common.base_url = Some("https://example.portal.tencentciam.com".into());
+    /// let client = config.build(&common, &HttpOptions::default())?;
+    /// # let _ = client;
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
+    pub fn build(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<TencentCiam, Error> {
+        let endpoint = common.resolve(None)?;
+        check_header_value("client_id", self.client_id.expose())?;
+        check_header_value("client_secret", self.client_secret.expose())?;
+        if let Some(id) = &self.auth_source_id {
+            check_header_value("auth_source_id", id)?;
+        }
+        let adapter = TencentCiamAdapter {
+            base_url: endpoint.base_url,
+            authorization: basic_authorization(
+                self.client_id.expose(),
+                self.client_secret.expose(),
+            ),
+            config: self.clone(),
+        };
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+}
+
+impl ProviderSettings for Config {
+    const ID: &'static str = ID;
+
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
+}
+
+/// Tencent CIAM over the shared exchange path.
+pub type TencentCiam = Client<TencentCiamAdapter>;
+
+/// Tencent CIAM's wire format as pure functions.
+#[derive(Debug, Clone)]
+pub struct TencentCiamAdapter {
+    base_url: Url,
+    config: Config,
+    /// The whole `Authorization` header value, computed once.
+    authorization: Secret,
+}
+
+/// `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, form-style percent
+/// encoding as in the vendor's Java samples (`URLEncoder`), standard base64 with padding.
+fn basic_authorization(client_id: &str, client_secret: &str) -> Secret {
+    let id: String = byte_serialize(client_id.as_bytes()).collect();
+    let secret: String = byte_serialize(client_secret.as_bytes()).collect();
+    Secret::new(format!(
+        "Basic {}",
+        STANDARD.encode(format!("{id}:{secret}"))
+    ))
+}
+
+/// The `otp_token` of a handle issued by this provider's send (its
+/// [`reference`](Verification::reference)): what Tencent's sign-up, `PATCH /userinfo` and
+/// `/reset_user_password` calls take as `email_otp_token` or `phone_number_otp_token`.
+///
+/// ```
+/// use otpkit::providers::tencent_ciam::{otp_token, ID};
+/// use otpkit::Verification;
+///
+/// let handle = Verification::new(ID, "jane@example.com".parse()?).with_reference("OTP_TOKEN");
+/// assert_eq!(otp_token(&handle), Some("OTP_TOKEN"));
+/// let other = Verification::new("thaaigroup", "jane@example.com".parse()?).with_reference("x");
+/// assert_eq!(otp_token(&other), None);
+/// # Ok::<(), otpkit::Error>(())
+/// ```
+pub fn otp_token(handle: &Verification) -> Option<&str> {
+    if handle.provider() == ID {
+        handle.reference()
+    } else {
+        None
+    }
+}
+
+/// The 11-digit national number of a mainland China mobile, as Tencent wants it.
+fn mainland_number(phone: &Phone) -> Result<&str, Error> {
+    let national = phone.national_number("86").ok_or_else(|| {
+        Error::new(
+            ErrorKind::InvalidRecipient,
+            "Tencent CIAM sends SMS codes to mainland China mobile numbers (+86) only; nothing was sent",
+        )
+    })?;
+    if national.len() == 11 && national.starts_with('1') {
+        Ok(national)
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidRecipient,
+            "a mainland China mobile number is +86 and 11 digits starting with 1; nothing was sent",
+        ))
+    }
+}
+
+/// The recipient in Tencent's terms: the JSON key (`phone_number` or `email`) and its value.
+#[derive(Debug, Clone, Copy)]
+struct Target<'a> {
+    key: &'static str,
+    value: &'a str,
+    channel: Channel,
+}
+
+impl<'a> Target<'a> {
+    fn of(recipient: &'a Recipient) -> Result<Self, Error> {
+        let value = match recipient {
+            Recipient::Phone(phone) => mainland_number(phone)?,
+            Recipient::Email(email) => email.as_str(),
+        };
+        Ok(Target {
+            key: key_of(recipient),
+            value,
+            channel: channel_of(recipient),
+        })
+    }
+
+    fn grant_type(self) -> &'static str {
+        match self.channel {
+            Channel::Sms => SMS_GRANT_TYPE,
+            _ => EMAIL_GRANT_TYPE,
+        }
+    }
+}
+
+/// The JSON key Tencent names a recipient by (`phone_number` or `email`; the OTP fields of its
+/// other calls are `<key>_otp` and `<key>_otp_token`).
+fn key_of(recipient: &Recipient) -> &'static str {
+    match recipient {
+        Recipient::Phone(_) => "phone_number",
+        Recipient::Email(_) => "email",
+    }
+}
+
+/// The channel a recipient gets its code on: SMS for phones, email for addresses.
+fn channel_of(recipient: &Recipient) -> Channel {
+    match recipient {
+        Recipient::Phone(_) => Channel::Sms,
+        Recipient::Email(_) => Channel::Email,
+    }
+}
+
+/// The `usage` for a purpose: `login` when none is given, the four documented ones as they are.
+fn usage(purpose: Option<&Purpose>) -> Result<Purpose, Error> {
+    match purpose {
+        None => Ok(Purpose::Login),
+        Some(
+            purpose @ (Purpose::Login
+            | Purpose::Signup
+            | Purpose::UpdateUserinfo
+            | Purpose::ResetPassword),
+        ) => Ok(purpose.clone()),
+        Some(other) => Err(Error::unsupported(format!(
+            "Tencent CIAM sends codes for login, signup, update_userinfo and reset_password only, not `{other}`; nothing was sent"
+        ))),
+    }
+}
+
+/// Refuses a requested channel the recipient cannot get: Tencent sends SMS to phones and email
+/// to addresses, nothing else.
+fn check_channel(requested: Option<Channel>, recipient: &Recipient) -> Result<(), Error> {
+    let natural = channel_of(recipient);
+    match requested {
+        None => Ok(()),
+        Some(channel) if channel == natural => Ok(()),
+        Some(channel @ (Channel::Sms | Channel::Email)) => Err(Error::unsupported(format!(
+            "Tencent CIAM sends {natural} codes to this recipient, not {channel}; nothing was sent"
+        ))),
+        Some(channel) => Err(Error::unsupported(format!(
+            "Tencent CIAM sends codes by sms or email only, not {channel}; nothing was sent"
+        ))),
+    }
+}
+
+/// Where a non-login code is consumed, for `verify`'s `unsupported` answer.
+fn consumed_elsewhere(usage: &Purpose, recipient: &Recipient) -> Error {
+    let key = key_of(recipient);
+    let place = match usage {
+        Purpose::ResetPassword => {
+            "POST /reset_user_password: call `TencentCiam::reset_password` with this handle, the code and the new password".to_owned()
+        }
+        Purpose::UpdateUserinfo => "PATCH /userinfo (with the user's access token)".to_owned(),
+        _ => "Tencent CIAM's sign-up call".to_owned(),
+    };
+    Error::unsupported(format!(
+        "Tencent CIAM has no call that only checks a `{usage}` code: the code (`{key}_otp`) and this handle's otp_token (`{key}_otp_token`, the handle's reference) are consumed by {place}; nothing was sent"
+    ))
+}
+
+/// The body of a successful answer, or the classified error (also for a 2xx carrying `error`).
+fn answer(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
+    let body = parse::object(response)?;
+    if response.is_success() && parse::str_field(&body, "error").is_none() {
+        Ok(body)
+    } else {
+        Err(errors::classify(response, &body))
+    }
+}
+
+/// A non-empty string field.
+fn text_field(body: &Map<String, Value>, key: &str) -> Option<String> {
+    parse::str_field(body, key).filter(|value| !value.trim().is_empty())
+}
+
+impl TencentCiamAdapter {
+    /// A JSON `POST` with the Basic `Authorization` header (`/otp/send`, `/reset_user_password`).
+    fn post_with_basic(&self, path: &str, body: Map<String, Value>) -> Result<HttpRequest, Error> {
+        HttpRequest::post_json(endpoint(&self.base_url, path), &Value::Object(body))?
+            .secret_header("authorization", self.authorization.expose())
+    }
+
+    fn auth_source_id(&self) -> Result<&str, Error> {
+        self.config.auth_source_id.as_deref().ok_or_else(|| {
+            Error::config(
+                "auth_source_id",
+                "required for login codes (the SMS or email OTP auth source in the Tencent CIAM console); nothing was sent",
+            )
+        })
+    }
+
+    fn build_send_to(
+        &self,
+        recipient: &Recipient,
+        purpose: Option<&Purpose>,
+        channel: Option<Channel>,
+    ) -> Result<HttpRequest, Error> {
+        let usage = usage(purpose)?;
+        check_channel(channel, recipient)?;
+        let target = Target::of(recipient)?;
+        let mut body = Map::new();
+        body.insert("usage".into(), json!(usage.as_str()));
+        body.insert(target.key.into(), json!(target.value));
+        if usage == Purpose::Login {
+            body.insert("auth_source_id".into(), json!(self.auth_source_id()?));
+        }
+        self.post_with_basic("otp/send", body)
+    }
+
+    fn receipt(
+        &self,
+        recipient: &Recipient,
+        purpose: Option<&Purpose>,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = answer(response)?;
+        let otp_token = text_field(&body, "otp_token")
+            .ok_or_else(|| Error::unexpected("the send answer has no otp_token"))?;
+        let channel = channel_of(recipient);
+        let handle = Verification::new(ID, recipient.clone())
+            .with_purpose(Some(usage(purpose)?))
+            .with_channel(Some(channel))
+            .with_reference(otp_token)
+            .expiring_in(OTP_TOKEN_LIFETIME);
+        let mut receipt = SendReceipt::new(handle);
+        receipt.expires_in = Some(OTP_TOKEN_LIFETIME);
+        receipt.channel = Some(channel);
+        Ok(receipt)
+    }
+
+    /// Builds `POST /reset_user_password` for a `reset_password` handle: Basic auth and
+    /// `{password, email, email_otp, email_otp_token}` or the `phone_number` equivalents.
+    /// A handle from another provider or for another purpose, or a blank password, is
+    /// `invalid_request` with no request.
+    pub fn build_reset_password(
+        &self,
+        handle: &Verification,
+        code: &OtpCode,
+        new_password: &Secret,
+    ) -> Result<HttpRequest, Error> {
+        if handle.provider() != ID {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "this handle was issued by `{}`, not `{ID}`",
+                    handle.provider()
+                ),
+            ));
+        }
+        if handle.purpose() != Some(&Purpose::ResetPassword) {
+            let purpose = handle.purpose().map_or("login", Purpose::as_str);
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!("reset_password needs a code sent with purpose reset_password; this handle is for `{purpose}`"),
+            ));
+        }
+        if new_password.is_blank() {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "the new password is empty; nothing was sent",
+            ));
+        }
+        let target = Target::of(handle.recipient())?;
+        let otp_token = handle.require_reference()?;
+        let mut body = Map::new();
+        body.insert("password".into(), json!(new_password.expose()));
+        body.insert(target.key.into(), json!(target.value));
+        body.insert(format!("{}_otp", target.key), json!(code.expose()));
+        body.insert(format!("{}_otp_token", target.key), json!(otp_token));
+        self.post_with_basic("reset_user_password", body)
+    }
+
+    /// Reads the `/reset_user_password` answer: a 2xx with an empty body (or a JSON object
+    /// without `error`) is success; `recurrent_password` and `invalid_new_password` are
+    /// `invalid_request`, the rest as for the other calls.
+    pub fn parse_reset_password(&self, response: &HttpResponse) -> Result<(), Error> {
+        if response.is_success() && response.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        answer(response).map(drop)
+    }
+}
+
+impl Client<TencentCiamAdapter> {
+    /// Resets the user's password with a `reset_password` code: `POST /reset_user_password`
+    /// with the handle's recipient and `otp_token`, the code and the new password. Tencent
+    /// consumes the code here (there is no separate verify).
+    ///
+    /// A code that is not 4 to 10 digits is `invalid_code`, and a handle that is not this
+    /// provider's `reset_password` handle or a blank password is `invalid_request`, all with no
+    /// request. A reused password (`recurrent_password`) or one the policy refuses
+    /// (`invalid_new_password`) is `invalid_request`; a wrong code `invalid_code`; an unknown or
+    /// expired `otp_token` `verification_not_found`.
+    ///
+    /// ```no_run
+    /// use otpkit::providers::tencent_ciam::Config;
+    /// use otpkit::{CommonConfig, HttpOptions, OtpProvider, Purpose, Secret, SendRequest};
+    ///
+    /// # async fn run() -> Result<(), otpkit::Error> {
+    /// let mut common = CommonConfig::default();
+    /// common.base_url = Some("https://example.portal.tencentciam.com".into());
+    /// let client = Config::new("client-id", "client-secret").build(&common, &HttpOptions::default())?;
+    /// let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::ResetPassword);
+    /// let receipt = client.send(&request).await?;
+    /// // … later, with the code the user typed and the password they chose:
+    /// client
+    ///     .reset_password(&receipt.verification, "123456", &Secret::new("n3w-Passw0rd"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reset_password(
+        &self,
+        handle: &Verification,
+        code: &str,
+        new_password: &Secret,
+    ) -> Result<(), Error> {
+        let context = |e: Error| e.in_context(ID, "reset_password");
+        let code = OtpCode::parse(code).map_err(context)?;
+        let http = self
+            .adapter()
+            .build_reset_password(handle, &code, new_password)
+            .map_err(context)?;
+        self.call(
+            "reset_password",
+            RetrySafety::WhenRefused,
+            Some(handle.recipient()),
+            &http,
+            |response| self.adapter().parse_reset_password(response),
+        )
+        .await
+    }
+}
+
+impl Adapter for TencentCiamAdapter {
+    const ID: &'static str = ID;
+
+    fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
+        self.build_send_to(
+            &request.recipient,
+            request.purpose.as_ref(),
+            request.channel,
+        )
+    }
+
+    fn parse_send(
+        &self,
+        request: &SendRequest,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        self.receipt(&request.recipient, request.purpose.as_ref(), response)
+    }
+
+    /// The login exchange at `/oauth2/token`; other usages are `unsupported` (see the module).
+    fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
+        let usage = usage(handle.purpose())?;
+        if usage != Purpose::Login {
+            return Err(consumed_elsewhere(&usage, handle.recipient()));
+        }
+        let target = Target::of(handle.recipient())?;
+        let otp_token = handle.require_reference()?;
+        let mut body = Map::new();
+        body.insert("grant_type".into(), json!(target.grant_type()));
+        body.insert("client_id".into(), json!(self.config.client_id.expose()));
+        body.insert(
+            "client_secret".into(),
+            json!(self.config.client_secret.expose()),
+        );
+        body.insert("auth_source_id".into(), json!(self.auth_source_id()?));
+        body.insert(target.key.into(), json!(target.value));
+        body.insert("otp_token".into(), json!(otp_token));
+        body.insert("otp".into(), json!(code.expose()));
+        if let Some(enabled) = self.config.auto_signup {
+            body.insert("auto_signup".into(), json!(enabled));
+        }
+        HttpRequest::post_json(
+            endpoint(&self.base_url, "oauth2/token"),
+            &Value::Object(body),
+        )
+    }
+
+    fn parse_verify(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<Verified, Error> {
+        let body = answer(response)?;
+        let access_token = text_field(&body, "access_token")
+            .ok_or_else(|| Error::unexpected("the token answer has no access_token"))?;
+        let mut tokens = IssuedTokens::new(Secret::new(access_token));
+        tokens.refresh_token = text_field(&body, "refresh_token").map(Secret::new);
+        tokens.id_token = text_field(&body, "id_token").map(Secret::new);
+        tokens.token_type = text_field(&body, "token_type");
+        tokens.scope = text_field(&body, "scope");
+        tokens.expires_in = parse::seconds_field(&body, "expires_in");
+        let mut verified = Verified::new(ID);
+        verified.tokens = Some(tokens);
+        Ok(verified)
+    }
+
+    /// Tencent CIAM has no resend call: resending is sending again with the handle's
+    /// recipient, purpose and channel, which issues a new `otp_token`.
+    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        self.build_send_to(handle.recipient(), handle.purpose(), handle.channel())
+    }
+
+    fn parse_resend(
+        &self,
+        handle: &Verification,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        self.receipt(handle.recipient(), handle.purpose(), response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ProviderConfig;
+
+    fn adapter_with(config: Config) -> TencentCiamAdapter {
+        TencentCiamAdapter {
+            base_url: Url::parse("https://example.portal.tencentciam.com/").unwrap(),
+            authorization: basic_authorization(
+                config.client_id.expose(),
+                config.client_secret.expose(),
+            ),
+            config,
+        }
+    }
+
+    fn adapter() -> TencentCiamAdapter {
+        adapter_with(Config::new("id", "secret").auth_source_id("otp-source"))
+    }
+
+    fn body_of(http: &HttpRequest) -> Value {
+        serde_json::from_slice(http.body.as_ref().unwrap()).unwrap()
+    }
+
+    fn handle(recipient: &str, purpose: Purpose) -> Verification {
+        let recipient: Recipient = recipient.parse().unwrap();
+        Verification::new(ID, recipient.clone())
+            .with_purpose(Some(purpose))
+            .with_channel(Some(channel_of(&recipient)))
+            .with_reference("OTP_TOKEN")
+    }
+
+    fn code() -> OtpCode {
+        OtpCode::parse("123456").unwrap()
+    }
+
+    /// Checks that each `(status, body)` answer fails `parse` with its kind.
+    fn assert_error_kinds<T: std::fmt::Debug>(
+        cases: &[(u16, &str, ErrorKind)],
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+    ) {
+        for (status, body, kind) in cases {
+            let err = parse(&HttpResponse::new(*status, *body)).unwrap_err();
+            assert_eq!(err.kind(), *kind, "{status} {body}");
+        }
+    }
+
+    #[test]
+    fn the_basic_header_matches_the_vendor_sample() {
+        assert_eq!(
+            basic_authorization("TENANT_CLIENT_ID", "TENANT_CLIENT_SECRET").expose(),
+            "Basic VEVOQU5UX0NMSUVOVF9JRDpURU5BTlRfQ0xJRU5UX1NFQ1JFVA=="
+        );
+        // Reserved characters are percent-encoded before base64, form style (space as `+`).
+        let expected = format!("Basic {}", STANDARD.encode("id%3A1:p%40ss+w%2Frd*-._"));
+        assert_eq!(
+            basic_authorization("id:1", "p@ss w/rd*-._").expose(),
+            expected
+        );
+    }
+
+    #[test]
+    fn mainland_mobiles_lose_their_plus_86_and_others_are_refused() {
+        for good in ["+8613612345678", "+86 136 1234 5678"] {
+            let phone = Phone::parse(good).unwrap();
+            assert_eq!(mainland_number(&phone).unwrap(), "13612345678", "{good}");
+        }
+        for bad in [
+            "+14155550123",
+            "+85261234567",
+            "+886912345678",
+            "+861012345678",
+            "+8623612345678",
+            "+86136123456789",
+        ] {
+            let phone = Phone::parse(bad).unwrap();
+            let err = mainland_number(&phone).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRecipient, "{bad}");
+        }
+    }
+
+    #[test]
+    fn send_carries_basic_auth_usage_number_and_auth_source_for_login() {
+        let request = SendRequest::new("+8613612345678".parse().unwrap());
+        let http = adapter().build_send(&request).unwrap();
+        assert_eq!(
+            http.url.as_str(),
+            "https://example.portal.tencentciam.com/otp/send"
+        );
+        let authorization = &http.headers["authorization"];
+        assert!(authorization.is_sensitive());
+        assert_eq!(authorization, basic_authorization("id", "secret").expose());
+        assert_eq!(
+            body_of(&http),
+            json!({"usage": "login", "phone_number": "13612345678", "auth_source_id": "otp-source"})
+        );
+    }
+
+    #[test]
+    fn other_usages_omit_the_auth_source() {
+        for purpose in [
+            Purpose::Signup,
+            Purpose::UpdateUserinfo,
+            Purpose::ResetPassword,
+        ] {
+            let request =
+                SendRequest::new("user@example.com".parse().unwrap()).purpose(purpose.clone());
+            let http = adapter().build_send(&request).unwrap();
+            assert_eq!(
+                body_of(&http),
+                json!({"usage": purpose.as_str(), "email": "user@example.com"})
+            );
+        }
+        // Without an auth source, those still work and login is a config error.
+        let bare = adapter_with(Config::new("id", "secret"));
+        let signup = SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Signup);
+        assert!(bare.build_send(&signup).is_ok());
+        let login = SendRequest::new("user@example.com".parse().unwrap());
+        let err = bare.build_send(&login).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("auth_source_id"), "{err}");
+    }
+
+    #[test]
+    fn purposes_and_channels_tencent_cannot_serve_are_unsupported() {
+        let email: Recipient = "user@example.com".parse().unwrap();
+        let phone: Recipient = "+8613612345678".parse().unwrap();
+        let cases = [
+            SendRequest::new(email.clone()).purpose(Purpose::parse("checkout").unwrap()),
+            SendRequest::new(email.clone()).channel(Channel::Sms),
+            SendRequest::new(phone.clone()).channel(Channel::Email),
+            SendRequest::new(phone.clone()).channel(Channel::Whatsapp),
+            SendRequest::new(email).channel(Channel::Voice),
+        ];
+        for request in cases {
+            let err = adapter().build_send(&request).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{request:?}");
+        }
+        let sms = SendRequest::new(phone).channel(Channel::Sms);
+        assert!(adapter().build_send(&sms).is_ok());
+    }
+
+    #[test]
+    fn the_send_answer_becomes_a_handle_holding_the_otp_token() {
+        let request = SendRequest::new("user@example.com".parse().unwrap());
+        let sent = adapter().build_send(&request).unwrap();
+        let response = HttpResponse::new(200, r#"{"otp_token":"MOCK_OTP_TOKEN"}"#);
+        let receipt = adapter().parse_send(&request, &sent, &response).unwrap();
+        let handle = &receipt.verification;
+        assert_eq!(handle.reference(), Some("MOCK_OTP_TOKEN"));
+        assert_eq!(otp_token(handle), Some("MOCK_OTP_TOKEN"));
+        assert_eq!(handle.purpose(), Some(&Purpose::Login));
+        assert_eq!(handle.channel(), Some(Channel::Email));
+        assert_eq!(receipt.expires_in, Some(OTP_TOKEN_LIFETIME));
+        assert!(handle.expires_at().is_some());
+        let null_error = HttpResponse::new(200, r#"{"otp_token":"T2","error":null}"#);
+        let receipt = adapter().parse_send(&request, &sent, &null_error).unwrap();
+        assert_eq!(receipt.verification.reference(), Some("T2"));
+
+        let cases = [
+            (200, "{}", ErrorKind::UnexpectedResponse),
+            (200, r#"{"otp_token":""}"#, ErrorKind::UnexpectedResponse),
+            (
+                200,
+                r#"{"error":"malformed_email"}"#,
+                ErrorKind::InvalidRecipient,
+            ),
+            (
+                400,
+                r#"{"error":"sms_rate_limit_exceeded"}"#,
+                ErrorKind::RateLimited,
+            ),
+        ];
+        assert_error_kinds(&cases, |response| {
+            adapter().parse_send(&request, &sent, response)
+        });
+    }
+
+    #[test]
+    fn verify_is_the_oauth_exchange_with_the_grant_type_of_the_channel() {
+        let sms = adapter()
+            .build_verify(&handle("+8613612345678", Purpose::Login), &code())
+            .unwrap();
+        assert_eq!(
+            sms.url.as_str(),
+            "https://example.portal.tencentciam.com/oauth2/token"
+        );
+        assert!(sms.headers.get("authorization").is_none());
+        assert_eq!(
+            body_of(&sms),
+            json!({
+                "grant_type": "http://tencentciam.com/oauth2/grant-type/otp/sms",
+                "client_id": "id",
+                "client_secret": "secret",
+                "auth_source_id": "otp-source",
+                "phone_number": "13612345678",
+                "otp_token": "OTP_TOKEN",
+                "otp": "123456"
+            })
+        );
+        let with_signup = adapter_with(
+            Config::new("id", "secret")
+                .auth_source_id("otp-source")
+                .auto_signup(false),
+        );
+        let email = with_signup
+            .build_verify(&handle("user@example.com", Purpose::Login), &code())
+            .unwrap();
+        let body = body_of(&email);
+        assert_eq!(
+            body["grant_type"],
+            "http://tencentciam.com/oauth2/grant-type/otp/email"
+        );
+        assert_eq!(body["email"], "user@example.com");
+        assert_eq!(body["auto_signup"], json!(false));
+    }
+
+    #[test]
+    fn verify_needs_the_otp_token_and_the_auth_source() {
+        let bare = Verification::new(ID, "user@example.com".parse().unwrap());
+        let err = adapter().build_verify(&bare, &code()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        let no_source = adapter_with(Config::new("id", "secret"));
+        let err = no_source
+            .build_verify(&handle("user@example.com", Purpose::Login), &code())
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("auth_source_id"));
+    }
+
+    #[test]
+    fn verify_of_other_usages_says_where_the_code_is_consumed() {
+        let cases = [
+            (Purpose::ResetPassword, "reset_password"),
+            (Purpose::Signup, "signup"),
+            (Purpose::UpdateUserinfo, "/userinfo"),
+        ];
+        for (purpose, place) in cases {
+            let err = adapter()
+                .build_verify(&handle("user@example.com", purpose), &code())
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported);
+            assert!(err.message().contains(place), "{err}");
+            assert!(err.message().contains("email_otp_token"), "{err}");
+        }
+    }
+
+    #[test]
+    fn issued_tokens_are_read_as_secrets() {
+        let body = json!({
+            "access_token": "eyJ.access.sig",
+            "refresh_token": "refresh-value",
+            "scope": "openid",
+            "id_token": "eyJ.id.sig",
+            "token_type": "Bearer",
+            "expires_in": 299
+        });
+        let response = HttpResponse::new(200, body.to_string());
+        let verified = adapter()
+            .parse_verify(&handle("user@example.com", Purpose::Login), &response)
+            .unwrap();
+        let tokens = verified.tokens.clone().unwrap();
+        assert_eq!(tokens.access_token.expose(), "eyJ.access.sig");
+        assert_eq!(tokens.refresh_token.unwrap().expose(), "refresh-value");
+        assert_eq!(tokens.id_token.unwrap().expose(), "eyJ.id.sig");
+        assert_eq!(tokens.token_type.as_deref(), Some("Bearer"));
+        assert_eq!(tokens.scope.as_deref(), Some("openid"));
+        assert_eq!(tokens.expires_in, Some(Duration::from_secs(299)));
+        let printed = format!("{verified:?}");
+        for secret in ["eyJ.access.sig", "refresh-value", "eyJ.id.sig"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        let missing = HttpResponse::new(200, r#"{"token_type":"Bearer"}"#);
+        let err = adapter()
+            .parse_verify(&handle("user@example.com", Purpose::Login), &missing)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedResponse);
+    }
+
+    #[test]
+    fn reset_password_builds_the_documented_bodies() {
+        let password = Secret::new("n3w-Passw0rd");
+        let email = adapter()
+            .build_reset_password(
+                &handle("user@example.com", Purpose::ResetPassword),
+                &code(),
+                &password,
+            )
+            .unwrap();
+        assert_eq!(
+            email.url.as_str(),
+            "https://example.portal.tencentciam.com/reset_user_password"
+        );
+        assert!(email.headers["authorization"].is_sensitive());
+        assert_eq!(
+            body_of(&email),
+            json!({"password": "n3w-Passw0rd", "email": "user@example.com",
+                   "email_otp": "123456", "email_otp_token": "OTP_TOKEN"})
+        );
+        let phone = adapter()
+            .build_reset_password(
+                &handle("+8613612345678", Purpose::ResetPassword),
+                &code(),
+                &password,
+            )
+            .unwrap();
+        assert_eq!(
+            body_of(&phone),
+            json!({"password": "n3w-Passw0rd", "phone_number": "13612345678",
+                   "phone_number_otp": "123456", "phone_number_otp_token": "OTP_TOKEN"})
+        );
+    }
+
+    #[test]
+    fn reset_password_refuses_the_wrong_handle_or_password_locally() {
+        let password = Secret::new("n3w-Passw0rd");
+        let foreign = Verification::new("thaaigroup", "user@example.com".parse().unwrap())
+            .with_purpose(Some(Purpose::ResetPassword))
+            .with_reference("OTP_TOKEN");
+        let login = handle("user@example.com", Purpose::Login);
+        let no_token = Verification::new(ID, "user@example.com".parse().unwrap())
+            .with_purpose(Some(Purpose::ResetPassword));
+        for bad in [foreign, login, no_token] {
+            let err = adapter()
+                .build_reset_password(&bad, &code(), &password)
+                .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{bad:?}");
+        }
+        let err = adapter()
+            .build_reset_password(
+                &handle("user@example.com", Purpose::ResetPassword),
+                &code(),
+                &Secret::new("  "),
+            )
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn reset_password_answers_are_read() {
+        let adapter = adapter();
+        assert!(adapter
+            .parse_reset_password(&HttpResponse::new(200, ""))
+            .is_ok());
+        assert!(adapter
+            .parse_reset_password(&HttpResponse::new(200, "{}"))
+            .is_ok());
+        let cases = [
+            (200, "<html>portal</html>", ErrorKind::UnexpectedResponse),
+            (
+                400,
+                r#"{"error":"recurrent_password"}"#,
+                ErrorKind::InvalidRequest,
+            ),
+            (
+                400,
+                r#"{"error":"invalid_new_password"}"#,
+                ErrorKind::InvalidRequest,
+            ),
+            (400, r#"{"error":"bad_email_otp"}"#, ErrorKind::InvalidCode),
+            (
+                400,
+                r#"{"error":"bad_email_otp_token"}"#,
+                ErrorKind::VerificationNotFound,
+            ),
+            (
+                400,
+                r#"{"error":"abnormal_user_status","error_description":"User is frozen."}"#,
+                ErrorKind::Forbidden,
+            ),
+            (
+                401,
+                r#"{"error":"invalid_client"}"#,
+                ErrorKind::InvalidCredentials,
+            ),
+            (503, "", ErrorKind::Unavailable),
+        ];
+        assert_error_kinds(&cases, |response| adapter.parse_reset_password(response));
+    }
+
+    fn client(base_url: &str) -> TencentCiam {
+        let common = CommonConfig {
+            base_url: Some(base_url.to_owned()),
+            ..CommonConfig::default()
+        };
+        Config::new("id", "secret")
+            .build(&common, &HttpOptions::default())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn reset_password_runs_on_the_shared_path() {
+        use wiremock::matchers::{body_json, header, method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/reset_user_password"))
+            .and(header(
+                "authorization",
+                basic_authorization("id", "secret").expose(),
+            ))
+            .and(body_json(
+                json!({"password": "n3w-Passw0rd", "email": "user@example.com",
+                                  "email_otp": "123456", "email_otp_token": "OTP_TOKEN"}),
+            ))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let client = client(&server.uri());
+        let handle = handle("user@example.com", Purpose::ResetPassword);
+        let password = Secret::new("n3w-Passw0rd");
+        client
+            .reset_password(&handle, "123456", &password)
+            .await
+            .unwrap();
+
+        // A bad code is refused before any request (the mock expects exactly one).
+        let err = client
+            .reset_password(&handle, "12ab56", &password)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCode);
+        assert_eq!(err.operation(), Some("reset_password"));
+    }
+
+    #[tokio::test]
+    async fn reset_password_errors_carry_status_code_and_operation() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/reset_user_password"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_raw(r#"{"error":"recurrent_password"}"#, "application/json"),
+            )
+            .mount(&server)
+            .await;
+        let err = client(&server.uri())
+            .reset_password(
+                &handle("+8613612345678", Purpose::ResetPassword),
+                "123456",
+                &Secret::new("0ld-Passw0rd"),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(err.status(), Some(400));
+        assert_eq!(err.provider_code(), Some("recurrent_password"));
+        assert_eq!(err.provider(), Some(ID));
+        assert_eq!(err.operation(), Some("reset_password"));
+    }
+
+    #[test]
+    fn config_is_read_from_strings_and_checked_once() {
+        let config = ProviderConfig::from_json_str(
+            r#"{"provider":"tencent_ciam","base_url":"https://t.portal.tencentciam.com",
+                "client_id":"id","client_secret":"secret","auth_source_id":"src","auto_signup":"true"}"#,
+        )
+        .unwrap();
+        let ProviderConfig::TencentCiam(settings) = &config else {
+            panic!("not tencent_ciam: {config:?}")
+        };
+        assert_eq!(settings.provider.auto_signup, Some(true));
+        assert_eq!(settings.provider.auth_source_id.as_deref(), Some("src"));
+        assert!(config.build().is_ok());
+
+        let without_url = ProviderConfig::from_json_str(
+            r#"{"provider":"tencent_ciam","client_id":"id","client_secret":"secret"}"#,
+        )
+        .unwrap();
+        let err = without_url.build().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("base_url"), "{err}");
+
+        let blank_source = ProviderConfig::from_json_str(
+            r#"{"provider":"tencent_ciam","base_url":"https://t.portal.tencentciam.com",
+                "client_id":"id","client_secret":"secret","auth_source_id":" "}"#,
+        )
+        .unwrap();
+        let err = blank_source.build().unwrap_err();
+        assert!(err.message().contains("auth_source_id"), "{err}");
+
+        let bad_flag = ProviderConfig::from_json_str(
+            r#"{"provider":"tencent_ciam","client_id":"id","client_secret":"secret","auto_signup":"maybe"}"#,
+        )
+        .unwrap_err();
+        assert!(bad_flag.message().contains("auto_signup"), "{bad_flag}");
+    }
+}

@@ -1,0 +1,180 @@
+//! The command-line example end to end against a local mock of Thaaigroup (contract §5):
+//! exact JSON on stdout and the documented exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use otpkit::testing::load_fixture;
+use serde_json::{json, Value};
+use wiremock::MockServer;
+
+/// The example binary, built by `cargo test` along with the test targets (built here otherwise).
+fn cli_binary() -> PathBuf {
+    let deps = std::env::current_exe().expect("test binary path");
+    let dir = deps.parent().and_then(Path::parent).expect("target dir");
+    let binary = dir
+        .join("examples")
+        .join(format!("otpkit{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        // `cargo test` builds the examples; a filtered run (`--test otpkit`) may not have.
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--example", "otpkit"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the otpkit example failed");
+    }
+    binary
+}
+
+fn fixture(name: &str) -> otpkit::testing::Fixture {
+    load_fixture(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/thaaigroup")
+            .join(name),
+    )
+    .expect("fixture loads")
+}
+
+/// Writes a Thaaigroup config pointing at `base_url` and returns its path.
+fn config_file(dir: &Path, base_url: &str, extra: &str) -> PathBuf {
+    let path = dir.join("otpkit.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "provider = \"thaaigroup\"\nbase_url = \"{base_url}\"\nclient_id = \"fixture-client_id\"\nclient_secret = \"fixture-client_secret\"\ndomain = \"example.com\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Runs the CLI; returns (exit code, parsed stdout, raw stdout).
+fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
+    let output = Command::new(cli_binary())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("cli runs");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one JSON line: {stdout:?}"
+    );
+    let parsed: Value = serde_json::from_str(stdout.trim()).expect("stdout is JSON");
+    (
+        output.status.code().unwrap_or(-1),
+        parsed,
+        stdout.trim().to_owned(),
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("otpkit-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn send_verify_wrong_code_and_early_resend() {
+    let server = MockServer::start().await;
+    let dir = temp_dir("flow");
+    let config = config_file(&dir, &server.uri(), "");
+
+    fixture("send_ok.json").mount(&server).await;
+    let (code, out, raw) = run(
+        &config,
+        &["send", "user@example.com", "--purpose", "signup"],
+    );
+    assert_eq!(code, 0, "{raw}");
+    let handle = out["handle"].as_str().expect("handle").to_owned();
+    assert_eq!(
+        raw,
+        format!(
+            r#"{{"ok":true,"provider":"thaaigroup","handle":"{handle}","expires_in_secs":300,"resend_after_secs":60}}"#
+        )
+    );
+    assert!(
+        handle.len() <= 4096
+            && handle
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    );
+
+    fixture("verify_ok.json").mount(&server).await;
+    let (code, _, raw) = run(&config, &["verify", "--handle", &handle, "123456"]);
+    assert_eq!((code, raw.as_str()), (0, r#"{"ok":true,"verified":true}"#));
+
+    let mut wrong = fixture("verify_otp_invalid_400.json");
+    if let Some(request) = wrong.request.as_mut() {
+        request.body =
+            Some(json!({"email": "user@example.com", "otp": "000000", "purpose": "signup"}));
+    }
+    wrong.mount(&server).await;
+    let (code, _, raw) = run(&config, &["verify", "--handle", &handle, "000000"]);
+    assert_eq!(code, 1, "a rejected code exits 1");
+    assert_eq!(
+        raw,
+        r#"{"ok":false,"error":{"kind":"invalid_code","provider":"thaaigroup","status":400,"provider_code":"OTP_INVALID","message":"Invalid or expired OTP","retry_after_secs":null}}"#
+    );
+
+    server.reset().await;
+    fixture("resend_too_early.json").mount(&server).await;
+    let (code, _, raw) = run(&config, &["resend", "--handle", &handle]);
+    assert_eq!(code, 3);
+    assert_eq!(
+        raw,
+        r#"{"ok":false,"error":{"kind":"cooldown","provider":"thaaigroup","status":429,"provider_code":"RESEND_COOLDOWN","message":"Please wait before requesting another OTP.","retry_after_secs":42}}"#
+    );
+
+    let (code, out, _) = run(&config, &["status", "--handle", &handle]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (3, Some("unsupported"))
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "status made no request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_fails_before_any_request() {
+    let server = MockServer::start().await;
+    let dir = temp_dir("bad");
+
+    let config = config_file(&dir, &server.uri(), "client_idd = \"typo\"\n");
+    let (code, out, _) = run(&config, &["send", "user@example.com"]);
+    assert_eq!(code, 2, "config errors exit 2");
+    assert_eq!(out["error"]["kind"], "config");
+    assert!(
+        out["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("client_idd"),
+        "{out}"
+    );
+
+    let config = config_file(&dir, &server.uri(), "");
+    for recipient in ["user-at-example.com", "07700 900123", "+12"] {
+        let (code, out, _) = run(&config, &["send", recipient]);
+        assert_eq!(code, 3, "{recipient}");
+        assert_eq!(out["error"]["kind"], "invalid_recipient", "{recipient}");
+    }
+    let (code, out, _) = run(&config, &["verify", "--handle", "v1.garbage", "123456"]);
+    assert_eq!(
+        (code, out["error"]["kind"].as_str()),
+        (3, Some("invalid_request"))
+    );
+    let (code, out, _) = run(&config, &["frobnicate"]);
+    assert_eq!((code, out["error"]["kind"].as_str()), (2, Some("config")));
+
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "no request was made"
+    );
+}
