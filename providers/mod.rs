@@ -2,6 +2,8 @@
 //! is in its folder: `mod.rs` (config and adapter), `wire.rs` (the JSON shapes) and
 //! `errors.rs` (its error codes mapped to [`ErrorKind`](crate::ErrorKind)).
 
+#[cfg(feature = "generic")]
+pub mod generic;
 #[cfg(feature = "tencent-ciam")]
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]

@@ -247,6 +247,7 @@ macro_rules! registry {
 
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
+    "generic" => Generic(generic),
     "tencent-ciam" => TencentCiam(tencent_ciam),
     "thundersms" => ThunderSms(thundersms),
 }

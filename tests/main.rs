@@ -1,5 +1,6 @@
 //! otpkit's integration suite, one binary (links faster on small machines).
 
 mod cli;
+mod generic_manage;
 mod replay;
 mod secrets;

@@ -1,0 +1,887 @@
+//! The generic "X-API-Key" OTP service: SMS or WhatsApp codes to E.164 numbers over
+//! `POST otp/send`, `POST otp/verify`, `POST otp/resend` and `GET otp/status`, plus the
+//! management reads (`otp/list`, `otp/logs`, `otp/attempts`, `otp/reports`,
+//! `otp/rate-limits`) as typed methods of [`Generic`] (see [`manage`]).
+//!
+//! No public host is documented, so `base_url` is required; a path prefix in it is kept.
+//! Authentication is chosen by `auth`:
+//!
+//! | `auth` | headers sent |
+//! |---|---|
+//! | `headers` (default) | `X-API-Key: <api_key>` and `X-API-Secret: <api_secret>` |
+//! | `basic` | `Authorization: Basic base64(api_key:api_secret)` |
+//! | `bearer` | `Authorization: Bearer <bearer_token>`, or `Bearer base64(api_key:api_secret)` when no token is configured |
+//!
+//! The provider's `verification_id` travels in the handle as its reference; verify repeats the
+//! handle's recipient. A resend asked too soon (429 `RATE_LIMITED`) is `cooldown` with
+//! `retry_after`. Any non-2xx answer, and a 2xx with `success: false` or `verified: false`, is
+//! an error classified by the provider's `error.code` (see the table in `errors.rs`).
+//!
+//! ```toml
+//! provider = "generic"
+//! base_url = "https://otp.example.com/api/v1"
+//! app_id = "…"
+//! api_key = "…"
+//! api_secret = "…"
+//! auth = "headers"        # or "basic", "bearer"
+//! # bearer_token = "…"    # only with auth = "bearer"
+//! sender = "YourApp"      # the `from`; omitted when not set
+//! channel = "sms"         # or "whatsapp"; a request's own channel wins
+//! ```
+
+mod errors;
+pub mod manage;
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use crate::adapter::{Adapter, Client};
+use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::error::Error;
+use crate::handle::Verification;
+use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::parse;
+use crate::provider::{
+    Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport,
+    VerificationState, Verified,
+};
+use crate::recipient::{Phone, Recipient};
+use crate::secret::Secret;
+
+pub use manage::{Filters, ListPage, Management, OtpRecord};
+
+use errors::Operation;
+
+/// The provider id.
+pub const ID: &str = "generic";
+
+/// The generic service over the shared exchange path, with the management reads as inherent
+/// methods ([`manage`]).
+pub type Generic = Client<GenericAdapter>;
+
+/// How requests authenticate (config key `auth`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthMode {
+    /// `X-API-Key` and `X-API-Secret` headers (the default).
+    #[default]
+    Headers,
+    /// `Authorization: Basic base64(api_key:api_secret)`.
+    Basic,
+    /// `Authorization: Bearer <bearer_token>`, or `base64(api_key:api_secret)` without one.
+    Bearer,
+}
+
+impl AuthMode {
+    /// The config word: `headers`, `basic` or `bearer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Headers => "headers",
+            AuthMode::Basic => "basic",
+            AuthMode::Bearer => "bearer",
+        }
+    }
+}
+
+impl FromStr for AuthMode {
+    type Err = Error;
+
+    /// Parses the config word, case-insensitively.
+    fn from_str(word: &str) -> Result<Self, Error> {
+        [AuthMode::Headers, AuthMode::Basic, AuthMode::Bearer]
+            .into_iter()
+            .find(|mode| mode.as_str().eq_ignore_ascii_case(word.trim()))
+            .ok_or_else(|| Error::config("auth", "must be one of headers, basic, bearer"))
+    }
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthMode {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // The message never quotes the value given.
+        let word = String::deserialize(deserializer)?;
+        word.parse()
+            .map_err(|_| serde::de::Error::custom("must be one of headers, basic, bearer"))
+    }
+}
+
+/// The generic service's keys (contract §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// The `appid` sent in every body.
+    pub app_id: Secret,
+    /// The API key (`X-API-Key`, or the user half of Basic/Bearer credentials).
+    pub api_key: Secret,
+    /// The API secret (`X-API-Secret`, or the password half of Basic/Bearer credentials).
+    pub api_secret: Secret,
+    /// How requests authenticate; `headers` by default.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// The token for `auth = "bearer"`; without it the bearer is `base64(api_key:api_secret)`.
+    #[serde(default)]
+    pub bearer_token: Option<Secret>,
+    /// The sender id sent as `from`; omitted from the body when not set.
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub sender: Option<String>,
+    /// The channel used when a request names none: `sms` (default) or `whatsapp`.
+    #[serde(default)]
+    pub channel: Option<Channel>,
+}
+
+fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    de::string_like(d).map(Some)
+}
+
+/// The longest `sender` accepted.
+const MAX_SENDER_LEN: usize = 64;
+
+impl Config {
+    /// A config from the three credentials, with header authentication and SMS.
+    pub fn new(
+        app_id: impl Into<Secret>,
+        api_key: impl Into<Secret>,
+        api_secret: impl Into<Secret>,
+    ) -> Self {
+        Config {
+            app_id: app_id.into(),
+            api_key: api_key.into(),
+            api_secret: api_secret.into(),
+            auth: AuthMode::Headers,
+            bearer_token: None,
+            sender: None,
+            channel: None,
+        }
+    }
+
+    /// Uses this authentication mode.
+    pub fn auth(mut self, mode: AuthMode) -> Self {
+        self.auth = mode;
+        self
+    }
+
+    /// Uses this bearer token (with [`AuthMode::Bearer`] only).
+    pub fn bearer_token(mut self, token: impl Into<Secret>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Sends this sender id as `from`.
+    pub fn sender(mut self, sender: impl Into<String>) -> Self {
+        self.sender = Some(sender.into());
+        self
+    }
+
+    /// Uses this channel when a request names none (`Sms` or `Whatsapp`).
+    pub fn channel(mut self, channel: Channel) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    /// Checks every value and builds the typed client. `base_url` is required.
+    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<Generic, Error> {
+        let endpoint = common.resolve(None)?;
+        let adapter = GenericAdapter::new(endpoint.base_url, self)?;
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+
+    /// Checks every key except `base_url`; returns the channel to use by default.
+    fn check(&self) -> Result<Channel, Error> {
+        check_header_value("app_id", self.app_id.expose())?;
+        check_header_value("api_key", self.api_key.expose())?;
+        check_header_value("api_secret", self.api_secret.expose())?;
+        let derived_credentials = match (self.auth, &self.bearer_token) {
+            (AuthMode::Bearer, Some(token)) => {
+                check_header_value("bearer_token", token.expose())?;
+                false
+            }
+            (_, Some(_)) => {
+                return Err(Error::config(
+                    "bearer_token",
+                    "is used only with auth = \"bearer\"",
+                ))
+            }
+            (AuthMode::Headers, None) => false,
+            (AuthMode::Basic | AuthMode::Bearer, None) => true,
+        };
+        if derived_credentials && self.api_key.expose().contains(':') {
+            return Err(Error::config(
+                "api_key",
+                "must not contain `:` when sent as base64(api_key:api_secret)",
+            ));
+        }
+        if let Some(sender) = &self.sender {
+            let ok = !sender.trim().is_empty()
+                && sender.chars().count() <= MAX_SENDER_LEN
+                && !sender.chars().any(char::is_control);
+            if !ok {
+                return Err(Error::config(
+                    "sender",
+                    format!("must be 1 to {MAX_SENDER_LEN} characters without control characters"),
+                ));
+            }
+        }
+        match self.channel.unwrap_or(Channel::Sms) {
+            channel @ (Channel::Sms | Channel::Whatsapp) => Ok(channel),
+            _ => Err(Error::config("channel", "must be sms or whatsapp")),
+        }
+    }
+}
+
+impl ProviderSettings for Config {
+    const ID: &'static str = ID;
+
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
+}
+
+/// How one request authenticates, decided once when the adapter is built.
+#[derive(Debug, Clone)]
+enum Auth {
+    /// `X-API-Key` and `X-API-Secret`.
+    Headers { key: Secret, secret: Secret },
+    /// A complete `Authorization` value (`Basic …` or `Bearer …`).
+    Authorization(Secret),
+}
+
+impl Auth {
+    fn from_config(config: &Config) -> Self {
+        let pair = || {
+            STANDARD.encode(format!(
+                "{}:{}",
+                config.api_key.expose(),
+                config.api_secret.expose()
+            ))
+        };
+        match (config.auth, &config.bearer_token) {
+            (AuthMode::Headers, _) => Auth::Headers {
+                key: config.api_key.clone(),
+                secret: config.api_secret.clone(),
+            },
+            (AuthMode::Basic, _) => Auth::Authorization(Secret::new(format!("Basic {}", pair()))),
+            (AuthMode::Bearer, Some(token)) => {
+                Auth::Authorization(Secret::new(format!("Bearer {}", token.expose())))
+            }
+            (AuthMode::Bearer, None) => {
+                Auth::Authorization(Secret::new(format!("Bearer {}", pair())))
+            }
+        }
+    }
+
+    fn apply(&self, request: HttpRequest) -> Result<HttpRequest, Error> {
+        match self {
+            Auth::Headers { key, secret } => request
+                .secret_header("x-api-key", key.expose())?
+                .secret_header("x-api-secret", secret.expose()),
+            Auth::Authorization(value) => request.secret_header("authorization", value.expose()),
+        }
+    }
+}
+
+/// The generic service's wire format as pure functions.
+#[derive(Debug, Clone)]
+pub struct GenericAdapter {
+    base_url: Url,
+    app_id: Secret,
+    auth: Auth,
+    sender: Option<String>,
+    channel: Channel,
+}
+
+impl GenericAdapter {
+    /// Checks `config` and prepares the adapter for `base_url` (a path ending in `/`, as
+    /// [`CommonConfig::resolve`] gives it).
+    pub fn new(base_url: Url, config: &Config) -> Result<Self, Error> {
+        let channel = config.check()?;
+        Ok(GenericAdapter {
+            base_url,
+            app_id: config.app_id.clone(),
+            auth: Auth::from_config(config),
+            sender: config.sender.clone(),
+            channel,
+        })
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
+        self.auth.apply(HttpRequest::post_json(
+            endpoint(&self.base_url, path),
+            body,
+        )?)
+    }
+
+    /// A `GET` of `path` with these query pairs, authenticated.
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<HttpRequest, Error> {
+        let mut url = endpoint(&self.base_url, path);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.auth.apply(HttpRequest::get(url))
+    }
+
+    /// The channel a send uses: the request's when it is SMS or WhatsApp, else the config's;
+    /// email, voice and Viber are `unsupported`.
+    fn channel_for(&self, requested: Option<Channel>) -> Result<Channel, Error> {
+        match requested.unwrap_or(self.channel) {
+            channel @ (Channel::Sms | Channel::Whatsapp) => Ok(channel),
+            other => Err(Error::unsupported(format!(
+                "the generic service sends codes by sms or whatsapp, not {other}; nothing was sent"
+            ))),
+        }
+    }
+
+    /// The handle and receipt for a send or resend answer. The answer's `verification_id` wins
+    /// over `fallback_id` (the handle's, on resend); its `channel` over `channel`.
+    fn receipt(
+        &self,
+        recipient: &Recipient,
+        purpose: Option<&Purpose>,
+        fallback_id: Option<&str>,
+        channel: Channel,
+        body: &Map<String, Value>,
+    ) -> Result<SendReceipt, Error> {
+        let verification_id = match parse::str_field(body, "verification_id") {
+            Some(id) if !id.trim().is_empty() => id,
+            _ => fallback_id.map(str::to_owned).ok_or_else(|| {
+                Error::unexpected("the answer reports success but carries no verification_id")
+            })?,
+        };
+        let channel = parse::str_field(body, "channel")
+            .and_then(|word| Channel::parse(&word).ok())
+            .unwrap_or(channel);
+        let expires_in = expiry(body, SystemTime::now());
+        let mut handle = Verification::new(ID, recipient.clone())
+            .with_purpose(purpose.cloned())
+            .with_channel(Some(channel))
+            .with_reference(verification_id);
+        if let Some(lifetime) = expires_in {
+            handle = handle.expiring_in(lifetime);
+        }
+        let mut receipt = SendReceipt::new(handle);
+        receipt.expires_in = expires_in;
+        receipt.resend_after = parse::seconds_field(body, "resend_after");
+        receipt.channel = Some(channel);
+        receipt.request_id = parse::str_field(body, "request_id");
+        Ok(receipt)
+    }
+}
+
+/// The body of a successful answer (2xx with `success: true`), or the classified error.
+fn success_body(
+    operation: Operation,
+    response: &HttpResponse,
+) -> Result<Map<String, Value>, Error> {
+    let body = parse::object(response)?;
+    if response.is_success() && parse::is_true(&body, "success") {
+        Ok(body)
+    } else {
+        Err(errors::classify(operation, response, &body))
+    }
+}
+
+fn phone_of(recipient: &Recipient) -> Result<&Phone, Error> {
+    recipient.phone().ok_or_else(|| {
+        Error::unsupported(
+            "the generic service sends codes to E.164 phone numbers only; nothing was sent",
+        )
+    })
+}
+
+/// How long the code lives: `expires_in` seconds, else `expires_at` (Unix seconds or an RFC
+/// 3339 timestamp) measured from `now`. A past `expires_at` gives zero; junk gives `None`.
+fn expiry(body: &Map<String, Value>, now: SystemTime) -> Option<Duration> {
+    if let Some(lifetime) = parse::seconds_field(body, "expires_in") {
+        return Some(lifetime);
+    }
+    let at = match body.get("expires_at")? {
+        Value::Number(n) => n.as_u64()?,
+        Value::String(s) => match s.trim().parse::<u64>() {
+            Ok(secs) => secs,
+            Err(_) => rfc3339_to_unix(s.trim())?,
+        },
+        _ => return None,
+    };
+    // A value in milliseconds (13 digits) is read as such.
+    let at = if at >= 100_000_000_000 { at / 1000 } else { at };
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(at.saturating_sub(now)).min(crate::MAX_RETRY_AFTER))
+}
+
+/// Seconds since the Unix epoch for an RFC 3339 timestamp such as `2026-02-01T00:05:00Z` or
+/// `2026-02-01T03:05:00.123+03:00`; `None` for anything else or before 1970.
+fn rfc3339_to_unix(text: &str) -> Option<u64> {
+    let bytes = text.as_bytes();
+    let number = |range| number_in(text, range);
+    if bytes.len() < 20
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !matches!(bytes[10], b'T' | b't' | b' ')
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut rest = text.get(19..)?;
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &fraction[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match rest.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
+                return None;
+            }
+            let hours = number_in(rest, 1..3)?;
+            let minutes = number_in(rest, 4..6)?;
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
+    u64::try_from(secs).ok()
+}
+
+fn number_in(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
+    let part = text.get(range)?;
+    if part.bytes().all(|b| b.is_ascii_digit()) {
+        part.parse().ok()
+    } else {
+        None
+    }
+}
+
+impl Adapter for GenericAdapter {
+    const ID: &'static str = ID;
+
+    fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
+        let phone = phone_of(&request.recipient)?;
+        let channel = self.channel_for(request.channel)?;
+        let mut body = Map::new();
+        body.insert("appid".into(), json!(self.app_id.expose()));
+        body.insert("recipient".into(), json!(phone.as_str()));
+        body.insert("channel".into(), json!(channel.as_str()));
+        if let Some(sender) = &self.sender {
+            body.insert("from".into(), json!(sender));
+        }
+        self.post("otp/send", &Value::Object(body))
+    }
+
+    fn parse_send(
+        &self,
+        request: &SendRequest,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = success_body(Operation::Send, response)?;
+        let channel = self.channel_for(request.channel)?;
+        self.receipt(
+            &request.recipient,
+            request.purpose.as_ref(),
+            None,
+            channel,
+            &body,
+        )
+    }
+
+    fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
+        let verification_id = handle.require_reference()?;
+        let phone = phone_of(handle.recipient())?;
+        let body = json!({
+            "appid": self.app_id.expose(),
+            "verification_id": verification_id,
+            "otp_code": code.expose(),
+            "recipient": phone.as_str(),
+        });
+        self.post("otp/verify", &body)
+    }
+
+    fn parse_verify(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<Verified, Error> {
+        let body = success_body(Operation::Verify, response)?;
+        if body.get("verified") == Some(&Value::Bool(false)) {
+            return Err(errors::classify(Operation::Verify, response, &body));
+        }
+        let mut verified = Verified::new(ID);
+        verified.request_id = parse::str_field(&body, "request_id");
+        Ok(verified)
+    }
+
+    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        let body = json!({
+            "appid": self.app_id.expose(),
+            "verification_id": handle.require_reference()?,
+        });
+        self.post("otp/resend", &body)
+    }
+
+    fn parse_resend(
+        &self,
+        handle: &Verification,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = success_body(Operation::Resend, response)?;
+        let channel = handle.channel().unwrap_or(self.channel);
+        self.receipt(
+            handle.recipient(),
+            handle.purpose(),
+            handle.reference(),
+            channel,
+            &body,
+        )
+    }
+
+    fn build_status(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        self.get(
+            "otp/status",
+            &[("verification_id", handle.require_reference()?)],
+        )
+    }
+
+    fn parse_status(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<StatusReport, Error> {
+        let body = success_body(Operation::Status, response)?;
+        let word = parse::str_field(&body, "status")
+            .ok_or_else(|| Error::unexpected("the status answer carries no `status` word"))?;
+        Ok(StatusReport::new(VerificationState::from_word(&word)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn base() -> Url {
+        Url::parse("https://otp.example.com/api/v1/").unwrap()
+    }
+
+    fn config() -> Config {
+        Config::new("app-1", "key-1", "secret-1").sender("YourApp")
+    }
+
+    fn adapter(config: &Config) -> GenericAdapter {
+        GenericAdapter::new(base(), config).unwrap()
+    }
+
+    fn body_of(request: &HttpRequest) -> Value {
+        serde_json::from_slice(request.body.as_ref().unwrap()).unwrap()
+    }
+
+    fn phone_request() -> SendRequest {
+        SendRequest::new("+5511999888777".parse().unwrap())
+    }
+
+    fn handle() -> Verification {
+        Verification::new(ID, "+5511999888777".parse().unwrap())
+            .with_channel(Some(Channel::Sms))
+            .with_reference("otp_67890abcdef12345")
+    }
+
+    // base64("key-1:secret-1")
+    const PAIR: &str = "a2V5LTE6c2VjcmV0LTE=";
+
+    #[test]
+    fn header_auth_is_the_default() {
+        let http = adapter(&config()).build_send(&phone_request()).unwrap();
+        assert_eq!(http.url.as_str(), "https://otp.example.com/api/v1/otp/send");
+        assert_eq!(http.headers["x-api-key"], "key-1");
+        assert_eq!(http.headers["x-api-secret"], "secret-1");
+        assert!(http.headers["x-api-secret"].is_sensitive());
+        assert!(!http.headers.contains_key("authorization"));
+    }
+
+    #[test]
+    fn basic_auth_encodes_key_and_secret() {
+        let http = adapter(&config().auth(AuthMode::Basic))
+            .build_send(&phone_request())
+            .unwrap();
+        assert_eq!(
+            http.headers["authorization"],
+            format!("Basic {PAIR}").as_str()
+        );
+        assert!(http.headers["authorization"].is_sensitive());
+        assert!(!http.headers.contains_key("x-api-key"));
+    }
+
+    #[test]
+    fn bearer_auth_uses_the_token_or_the_encoded_pair() {
+        let with_token = adapter(&config().auth(AuthMode::Bearer).bearer_token("jwt-abc"))
+            .build_status(&handle())
+            .unwrap();
+        assert_eq!(with_token.headers["authorization"], "Bearer jwt-abc");
+        let derived = adapter(&config().auth(AuthMode::Bearer))
+            .build_status(&handle())
+            .unwrap();
+        assert_eq!(
+            derived.headers["authorization"],
+            format!("Bearer {PAIR}").as_str()
+        );
+    }
+
+    #[test]
+    fn config_values_are_checked_once() {
+        let cases = [
+            (config().bearer_token("t"), "bearer_token"),
+            (
+                config().auth(AuthMode::Basic).bearer_token("t"),
+                "bearer_token",
+            ),
+            (
+                config().auth(AuthMode::Bearer).bearer_token(" "),
+                "bearer_token",
+            ),
+            (Config::new("", "k", "s"), "app_id"),
+            (Config::new("a", "k\r\nX: y", "s"), "api_key"),
+            (Config::new("a", "k", " "), "api_secret"),
+            (
+                Config::new("a", "k:1", "s").auth(AuthMode::Basic),
+                "api_key",
+            ),
+            (config().sender(""), "sender"),
+            (config().sender("a\nb"), "sender"),
+            (config().channel(Channel::Email), "channel"),
+            (config().channel(Channel::Voice), "channel"),
+        ];
+        for (config, key) in cases {
+            let err = GenericAdapter::new(base(), &config).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{key}");
+            assert!(err.message().contains(key), "{key}: {err}");
+        }
+        // A colon in the key is fine where it travels in its own header.
+        assert!(GenericAdapter::new(base(), &Config::new("a", "k:1", "s")).is_ok());
+    }
+
+    #[test]
+    fn auth_words_parse_case_insensitively() {
+        assert_eq!("Basic".parse::<AuthMode>().unwrap(), AuthMode::Basic);
+        assert_eq!(" BEARER ".parse::<AuthMode>().unwrap(), AuthMode::Bearer);
+        let err = "token".parse::<AuthMode>().unwrap_err();
+        assert!(err.message().contains("auth"), "{err}");
+    }
+
+    #[test]
+    fn the_request_channel_wins_over_the_config_channel() {
+        let sms = adapter(&config());
+        let whatsapp = adapter(&config().channel(Channel::Whatsapp));
+        assert_eq!(sms.channel_for(None).unwrap(), Channel::Sms);
+        assert_eq!(whatsapp.channel_for(None).unwrap(), Channel::Whatsapp);
+        assert_eq!(
+            sms.channel_for(Some(Channel::Whatsapp)).unwrap(),
+            Channel::Whatsapp
+        );
+        assert_eq!(
+            whatsapp.channel_for(Some(Channel::Sms)).unwrap(),
+            Channel::Sms
+        );
+        for other in [Channel::Email, Channel::Voice, Channel::Viber] {
+            let err = whatsapp.channel_for(Some(other)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{other}");
+        }
+    }
+
+    #[test]
+    fn send_body_carries_appid_recipient_channel_and_from() {
+        let http = adapter(&config())
+            .build_send(&phone_request().channel(Channel::Whatsapp))
+            .unwrap();
+        assert_eq!(
+            body_of(&http),
+            json!({"appid": "app-1", "recipient": "+5511999888777", "channel": "whatsapp", "from": "YourApp"})
+        );
+        let no_sender = adapter(&Config::new("app-1", "k", "s"))
+            .build_send(&phone_request())
+            .unwrap();
+        assert_eq!(
+            body_of(&no_sender),
+            json!({"appid": "app-1", "recipient": "+5511999888777", "channel": "sms"})
+        );
+    }
+
+    #[test]
+    fn emails_are_unsupported_before_any_request() {
+        let email = SendRequest::new("jane@example.com".parse().unwrap());
+        let err = adapter(&config()).build_send(&email).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn verify_resend_and_status_carry_the_verification_id() {
+        let a = adapter(&config());
+        let code = OtpCode::parse("123456").unwrap();
+        let verify = a.build_verify(&handle(), &code).unwrap();
+        assert_eq!(verify.url.path(), "/api/v1/otp/verify");
+        assert_eq!(
+            body_of(&verify),
+            json!({"appid": "app-1", "verification_id": "otp_67890abcdef12345", "otp_code": "123456", "recipient": "+5511999888777"})
+        );
+        let resend = a.build_resend(&handle()).unwrap();
+        assert_eq!(
+            body_of(&resend),
+            json!({"appid": "app-1", "verification_id": "otp_67890abcdef12345"})
+        );
+        let status = a.build_status(&handle()).unwrap();
+        assert_eq!(
+            status.url.as_str(),
+            "https://otp.example.com/api/v1/otp/status?verification_id=otp_67890abcdef12345"
+        );
+        assert!(status.body.is_none());
+        let bare = Verification::new(ID, "+5511999888777".parse().unwrap());
+        assert_eq!(
+            a.build_resend(&bare).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn send_answers_fill_the_handle() {
+        let a = adapter(&config());
+        let request = phone_request();
+        let sent = a.build_send(&request).unwrap();
+        let ok = HttpResponse::new(
+            200,
+            r#"{"success":true,"verification_id":"otp_1","status":"sent","channel":"whatsapp","expires_in":300}"#,
+        );
+        let receipt = a.parse_send(&request, &sent, &ok).unwrap();
+        assert_eq!(receipt.verification.reference(), Some("otp_1"));
+        assert_eq!(receipt.verification.channel(), Some(Channel::Whatsapp));
+        assert_eq!(receipt.expires_in, Some(Duration::from_secs(300)));
+        let no_id = HttpResponse::new(200, r#"{"success":true,"status":"sent"}"#);
+        assert_eq!(
+            a.parse_send(&request, &sent, &no_id).unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+        let no_flag = HttpResponse::new(200, r#"{"verification_id":"otp_1"}"#);
+        assert_eq!(
+            a.parse_send(&request, &sent, &no_flag).unwrap_err().kind(),
+            ErrorKind::UnexpectedResponse
+        );
+    }
+
+    #[test]
+    fn verified_false_is_an_error_even_with_success_true() {
+        let a = adapter(&config());
+        let answer = HttpResponse::new(200, r#"{"success":true,"verified":false}"#);
+        let err = a.parse_verify(&handle(), &answer).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidCode);
+        let ok = HttpResponse::new(200, r#"{"success":true,"verified":true}"#);
+        assert!(a.parse_verify(&handle(), &ok).is_ok());
+    }
+
+    #[test]
+    fn expiry_reads_expires_in_then_expires_at() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_769_904_000); // 2026-02-01T00:00:00Z
+        let read = |text: &str| expiry(&serde_json::from_str(text).unwrap(), now);
+        assert_eq!(
+            read(r#"{"expires_in": 300}"#),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            read(r#"{"expires_in": "120", "expires_at": 1769904300}"#),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            read(r#"{"expires_at": 1769904300}"#),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            read(r#"{"expires_at": 1769904300000}"#),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            read(r#"{"expires_at": "2026-02-01T00:05:00Z"}"#),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            read(r#"{"expires_at": "2026-02-01T03:05:00.250+03:00"}"#),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            read(r#"{"expires_at": "2026-01-31T23:00:00Z"}"#),
+            Some(Duration::ZERO)
+        );
+        for junk in [
+            r#"{}"#,
+            r#"{"expires_at": "soon"}"#,
+            r#"{"expires_at": "2026-13-01T00:00:00Z"}"#,
+            r#"{"expires_at": "2026-02-01T00:05:00"}"#,
+            r#"{"expires_at": "2026-02-01T00:05:00+0300"}"#,
+            r#"{"expires_at": -5}"#,
+            r#"{"expires_at": true}"#,
+        ] {
+            assert_eq!(read(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_matches_known_instants() {
+        assert_eq!(rfc3339_to_unix("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(rfc3339_to_unix("2000-02-29T12:00:00Z"), Some(951_825_600));
+        assert_eq!(rfc3339_to_unix("1969-12-31T23:59:59Z"), None);
+        assert_eq!(
+            rfc3339_to_unix("2026-02-01T00:00:00-00:30"),
+            Some(1_769_905_800)
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_credentials() {
+        let a = adapter(&config().auth(AuthMode::Bearer).bearer_token("jwt-abc"));
+        let text = format!("{a:?} {:?}", config());
+        for secret in ["app-1", "key-1", "secret-1", "jwt-abc"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+    }
+}
