@@ -394,7 +394,10 @@ fn from_map<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, Error> {
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let message = without_values(&e.into_inner().to_string());
-        if path == "." || path.is_empty() {
+        let top_level_key_problem = !path.contains(['.', '['])
+            && (message.starts_with("unknown field") || message.starts_with("missing field"));
+        if path == "." || path.is_empty() || top_level_key_problem {
+            // The message names the key itself; `rename_keys` words it for the source.
             Error::new(ErrorKind::Config, message)
         } else {
             Error::new(ErrorKind::Config, format!("`{path}`: {message}"))
@@ -601,6 +604,35 @@ mod tests {
             "invalid type: integer, expected a boolean"
         );
         assert_eq!(without_values("missing field `x`"), "missing field `x`");
+    }
+
+    #[cfg(feature = "thaaigroup")]
+    #[test]
+    fn environment_key_problems_name_the_variable() {
+        let vars = |extra: &[(&str, &str)]| {
+            let mut all = vec![
+                ("OTPKIT_PROVIDER", "thaaigroup"),
+                ("OTPKIT_CLIENT_ID", "a"),
+                ("OTPKIT_CLIENT_SECRET", "b"),
+            ];
+            all.extend_from_slice(extra);
+            all.into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let missing = ProviderConfig::from_env_vars(vars(&[])).unwrap_err();
+        assert_eq!(missing.message(), "missing key `domain` (OTPKIT_DOMAIN)");
+        let typo =
+            ProviderConfig::from_env_vars(vars(&[("OTPKIT_DOMAIN", "x"), ("OTPKIT_DOMIAN", "x")]))
+                .unwrap_err();
+        assert!(
+            typo.message()
+                .starts_with("unknown key `domian` (OTPKIT_DOMIAN)"),
+            "{typo}"
+        );
+        let unknown =
+            ProviderConfig::from_env_vars(vars(&[("OTPKIT_PROVIDER", "nope")])).unwrap_err();
+        assert!(unknown.message().contains("provider"), "{unknown}");
     }
 
     #[test]

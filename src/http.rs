@@ -98,13 +98,20 @@ pub fn endpoint(base: &Url, path: &str) -> Url {
 }
 
 /// Like [`endpoint`], then appends each of `segments` percent-encoded as one path segment, so
-/// values from users or providers cannot change the path's shape.
-pub fn endpoint_with_segments(base: &Url, path: &str, segments: &[&str]) -> Url {
+/// values from users or providers cannot change the path's shape. An empty, `.` or `..`
+/// segment (which URL rules would drop or resolve) is an `invalid_request` error.
+pub fn endpoint_with_segments(base: &Url, path: &str, segments: &[&str]) -> Result<Url, Error> {
+    if let Some(bad) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+        return Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!("`{bad}` cannot be a path segment"),
+        ));
+    }
     let mut url = endpoint(base, path);
     if let Ok(mut parts) = url.path_segments_mut() {
         parts.pop_if_empty().extend(segments);
     }
-    url
+    Ok(url)
 }
 
 /// What came back: status, headers and the body (read up to the configured cap).
@@ -541,11 +548,14 @@ mod tests {
             endpoint(&base, "/sendOTPEmail").as_str(),
             "https://api.example.com/v1/sendOTPEmail"
         );
-        let url = endpoint_with_segments(&base, "verify/check", &["a/b", "12 34"]);
+        let url = endpoint_with_segments(&base, "verify/check", &["a/b", "12 34"]).unwrap();
         assert_eq!(
             url.as_str(),
             "https://api.example.com/v1/verify/check/a%2Fb/12%2034"
         );
+        for bad in ["", ".", ".."] {
+            assert!(endpoint_with_segments(&base, "verify/check", &["id", bad]).is_err());
+        }
     }
 
     #[test]

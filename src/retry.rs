@@ -141,19 +141,17 @@ impl RetryPolicy {
 
 /// Whether repeating the call after `error` is both useful and safe.
 fn may_repeat(error: &Error, safety: RetrySafety) -> bool {
-    if !error.is_retryable() {
-        return false;
-    }
-    if error.request_sent() == Some(false) {
+    let kind = error.kind();
+    let outage = matches!(kind, ErrorKind::RateLimited | ErrorKind::Unavailable);
+    let lost = matches!(kind, ErrorKind::Timeout | ErrorKind::Transport);
+    if lost && error.request_sent() == Some(false) {
+        // The connection never carried the request: repeating it is always safe.
         return true;
     }
     match safety {
         RetrySafety::NotOnceSent => false,
-        RetrySafety::WhenRefused => matches!(
-            error.kind(),
-            ErrorKind::RateLimited | ErrorKind::Unavailable
-        ),
-        RetrySafety::Idempotent => true,
+        RetrySafety::WhenRefused => outage,
+        RetrySafety::Idempotent => outage || lost,
     }
 }
 
@@ -194,9 +192,13 @@ mod tests {
             .is_none());
         assert!(
             p.delay_before_retry(&timed_out, RetrySafety::Idempotent, 1, Duration::ZERO)
-                .is_none(),
-            "a timeout after sending is not retryable by kind"
+                .is_some(),
+            "a read is repeated after a timeout"
         );
+        let cooldown = Error::new(ErrorKind::Cooldown, "").with_status(429);
+        assert!(p
+            .delay_before_retry(&cooldown, RetrySafety::Idempotent, 1, Duration::ZERO)
+            .is_none());
     }
 
     #[test]

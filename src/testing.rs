@@ -60,7 +60,7 @@ pub struct Fixture {
     /// `send`, `verify`, `resend` or `status`.
     pub operation: String,
     /// The operation's input: `recipient`, `purpose`, `channel`, `code_length`,
-    /// `code_ttl_secs`, `end_user_ip`, `reference` for send; `handle` (the serde form of a
+    /// `code_ttl_secs`, `end_user_ip`, `reference`, `custom_code` for send; `handle` (the serde form of a
     /// [`Verification`], or a token string) and `code` for the others.
     #[serde(default)]
     pub input: Map<String, Value>,
@@ -330,6 +330,9 @@ impl Fixture {
         }
         if let Some(reference) = text("reference") {
             request = request.reference(reference);
+        }
+        if let Some(code) = text("custom_code") {
+            request = request.custom_code(crate::OtpCode::parse(&code)?);
         }
         Ok(request)
     }

@@ -498,7 +498,7 @@ impl ThunderSmsAdapter {
             &self.base_url,
             path,
             segments,
-        )))
+        )?))
     }
 
     fn plan<'a>(&'a self, request: &'a SendRequest) -> Result<Plan<'a>, Error> {
