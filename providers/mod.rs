@@ -2,5 +2,7 @@
 //! is in its folder: `mod.rs` (config and adapter), `wire.rs` (the JSON shapes) and
 //! `errors.rs` (its error codes mapped to [`ErrorKind`](crate::ErrorKind)).
 
+#[cfg(feature = "hyperverge")]
+pub mod hyperverge;
 #[cfg(feature = "thaaigroup")]
 pub mod thaaigroup;

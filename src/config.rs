@@ -245,6 +245,7 @@ macro_rules! registry {
 
 registry! {
     "thaaigroup" => Thaaigroup(thaaigroup),
+    "hyperverge" => HyperVerge(hyperverge),
 }
 
 impl ProviderConfig {
