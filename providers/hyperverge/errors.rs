@@ -46,6 +46,11 @@ pub(super) fn classify(call: Call, response: &HttpResponse, body: &Map<String, V
     } else {
         parse::status_error(response, body)
     };
+    with_request_id(error, body)
+}
+
+/// `error` with the answer's `metaData.requestId`, when it has one.
+pub(super) fn with_request_id(error: Error, body: &Map<String, Value>) -> Error {
     match request_id(body) {
         Some(id) => error.with_request_id(id),
         None => error,

@@ -70,11 +70,35 @@ pub const TRANSACTION_ID_KEY: &str = "transaction_id";
 /// The handle's extra key holding the email code length, repeated by `retryOTPEmail`.
 const OTP_LENGTH_KEY: &str = "otp_length";
 
-/// The code lengths the email calls accept.
-const EMAIL_OTP_LENGTHS: [u8; 2] = [4, 6];
+/// The code lengths one family of calls accepts.
+#[derive(Debug, Clone, Copy)]
+struct Lengths {
+    accepted: &'static [u8],
+    rule: &'static str,
+}
 
-/// The code lengths the mobile call accepts.
-const MOBILE_OTP_LENGTHS: std::ops::RangeInclusive<u8> = 4..=9;
+/// The email calls' code lengths.
+const EMAIL_LENGTHS: Lengths = Lengths {
+    accepted: &[4, 6],
+    rule: "HyperVerge email codes are 4 or 6 digits long; nothing was sent",
+};
+
+/// The mobile call's code lengths.
+const MOBILE_LENGTHS: Lengths = Lengths {
+    accepted: &[4, 5, 6, 7, 8, 9],
+    rule: "HyperVerge mobile codes are 4 to 9 digits long; nothing was sent",
+};
+
+impl Lengths {
+    /// `length` when accepted, else `invalid_request` stating the rule.
+    fn check(self, length: u8) -> Result<u8, Error> {
+        if self.accepted.contains(&length) {
+            Ok(length)
+        } else {
+            Err(Error::new(ErrorKind::InvalidRequest, self.rule))
+        }
+    }
+}
 
 /// The longest mobile code lifetime otpkit asks for: one day.
 const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
@@ -177,7 +201,7 @@ impl HyperVergeAdapter {
             None => DEFAULT_OTP_LENGTH,
             Some(length) => u8::try_from(length)
                 .ok()
-                .filter(|l| MOBILE_OTP_LENGTHS.contains(l))
+                .filter(|l| MOBILE_LENGTHS.accepted.contains(l))
                 .ok_or_else(|| {
                     Error::config("otp_length", "must be 4 to 9 (4 or 6 for email codes)")
                 })?,
@@ -218,22 +242,9 @@ impl HyperVergeAdapter {
         body
     }
 
-    /// The email code length: the request's, else the config's; 4 or 6.
-    fn email_otp_length(&self, requested: Option<u8>) -> Result<u8, Error> {
-        email_otp_length(requested.unwrap_or(self.otp_length))
-    }
-
-    /// The mobile code length: the request's, else the config's; 4 to 9.
-    fn mobile_otp_length(&self, requested: Option<u8>) -> Result<u8, Error> {
-        let length = requested.unwrap_or(self.otp_length);
-        if MOBILE_OTP_LENGTHS.contains(&length) {
-            Ok(length)
-        } else {
-            Err(Error::new(
-                ErrorKind::InvalidRequest,
-                "HyperVerge mobile codes are 4 to 9 digits long; nothing was sent",
-            ))
-        }
+    /// The code length: the request's, else the config's, checked against `lengths`.
+    fn otp_length(&self, lengths: Lengths, requested: Option<u8>) -> Result<u8, Error> {
+        lengths.check(requested.unwrap_or(self.otp_length))
     }
 
     /// `otpExpiry` in minutes: the request's lifetime rounded up, else the config's.
@@ -256,7 +267,7 @@ impl HyperVergeAdapter {
     /// The email code length the handle's send used (the config's when the handle has none).
     fn handle_otp_length(&self, handle: &Verification) -> Result<u8, Error> {
         match handle.extra(OTP_LENGTH_KEY) {
-            None => self.email_otp_length(None),
+            None => self.otp_length(EMAIL_LENGTHS, None),
             Some(text) => text
                 .parse::<u8>()
                 .map_err(|_| {
@@ -265,7 +276,7 @@ impl HyperVergeAdapter {
                         "the handle's otp_length is not a number",
                     )
                 })
-                .and_then(email_otp_length),
+                .and_then(|length| EMAIL_LENGTHS.check(length)),
         }
     }
 
@@ -289,7 +300,7 @@ impl HyperVergeAdapter {
                 "HyperVerge sends codes to email addresses by email only; nothing was sent",
             ));
         }
-        let length = self.email_otp_length(request.code_length)?;
+        let length = self.otp_length(EMAIL_LENGTHS, request.code_length)?;
         let body = self.with_widget(json!({"email": email.as_str(), "otpLength": length}));
         self.post("sendOTPEmail", transaction_id, body)
     }
@@ -306,7 +317,7 @@ impl HyperVergeAdapter {
         let mut body = json!({
             "templateId": template,
             "mobileNumber": number,
-            "otpLength": self.mobile_otp_length(request.code_length)?,
+            "otpLength": self.otp_length(MOBILE_LENGTHS, request.code_length)?,
         });
         if let (Value::Object(map), Some(mins)) =
             (&mut body, self.otp_expiry_mins(request.code_ttl)?)
@@ -314,18 +325,6 @@ impl HyperVergeAdapter {
             map.insert("otpExpiry".into(), json!(mins));
         }
         self.post("verifyMobileSendOtp", transaction_id, body)
-    }
-}
-
-/// The email code length, checked: 4 or 6.
-fn email_otp_length(length: u8) -> Result<u8, Error> {
-    if EMAIL_OTP_LENGTHS.contains(&length) {
-        Ok(length)
-    } else {
-        Err(Error::new(
-            ErrorKind::InvalidRequest,
-            "HyperVerge email codes are 4 or 6 digits long; nothing was sent",
-        ))
     }
 }
 
@@ -452,15 +451,14 @@ impl Adapter for HyperVergeAdapter {
         match &request.recipient {
             Recipient::Email(_) => {
                 let reference = req_id(&body).ok_or_else(|| {
-                    let error = Error::unexpected(
-                        "the send answer is success but carries no reqId in `result`",
-                    );
-                    match errors::request_id(&body) {
-                        Some(id) => error.with_request_id(id),
-                        None => error,
-                    }
+                    errors::with_request_id(
+                        Error::unexpected(
+                            "the send answer is success but carries no reqId in `result`",
+                        ),
+                        &body,
+                    )
                 })?;
-                let length = self.email_otp_length(request.code_length)?;
+                let length = self.otp_length(EMAIL_LENGTHS, request.code_length)?;
                 let handle = handle
                     .with_channel(Some(Channel::Email))
                     .with_reference(reference)
