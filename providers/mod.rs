@@ -4,6 +4,8 @@
 
 #[cfg(feature = "generic")]
 pub mod generic;
+#[cfg(feature = "hyperverge")]
+pub mod hyperverge;
 #[cfg(feature = "tencent-ciam")]
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]

@@ -250,6 +250,7 @@ registry! {
     "generic" => Generic(generic),
     "tencent-ciam" => TencentCiam(tencent_ciam),
     "thundersms" => ThunderSms(thundersms),
+    "hyperverge" => HyperVerge(hyperverge),
 }
 
 impl ProviderConfig {

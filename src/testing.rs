@@ -42,6 +42,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::config::ProviderConfig;
 use crate::handle::Verification;
+use crate::http::{build_client, HttpOptions, DEFAULT_CONNECT_TIMEOUT};
 use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
 use crate::recipient::Recipient;
 
@@ -447,7 +448,14 @@ impl Fixture {
         let server = MockServer::start().await;
         self.mount(&server).await;
         let uri = server.uri();
-        let provider = match self.config(&uri).and_then(|c| c.build()) {
+        // A client of its own per replay: a shared client keeps idle connections driven by the
+        // runtime that opened them, and wiremock hands the same server (port) to the next
+        // test, whose runtime cannot use them ("runtime dropped the dispatch task").
+        let built = self.config(&uri).and_then(|config| {
+            let client = build_client(DEFAULT_CONNECT_TIMEOUT)?;
+            config.build_with(&HttpOptions::default().client(client))
+        });
+        let provider = match built {
             Ok(provider) => provider,
             Err(error) => {
                 let outcome = render_error(&error);

@@ -1,0 +1,890 @@
+//! HyperVerge OTP: email codes and Indian mobile codes, every call a JSON `POST` carrying the
+//! `appId`, `appKey` and `transactionId` headers.
+//!
+//! | recipient | send | resend | verify |
+//! |---|---|---|---|
+//! | email | `sendOTPEmail` `{email, otpLength, widgetId?}` | `retryOTPEmail` `{reqId, otpLength, widgetId?}` | `verifyOTPEmail` `{reqId, otp, email, widgetId?}` |
+//! | `+91` phone | `verifyMobileSendOtp` `{templateId, mobileNumber, otpLength, otpExpiry?}` | `resendOtp` `{mobileNumber, retryType}` | `verifyMobileOtp` `{mobileNumber, otp}` |
+//!
+//! - **transactionId**: the caller's [`SendRequest::reference`] when given, otherwise an id
+//!   generated once per verification; it travels in the handle (extra
+//!   [`TRANSACTION_ID_KEY`]) so resend and verify repeat it.
+//! - **Email**: the `reqId` comes from the send answer's `result.message` (or `result.reqId`,
+//!   `result.requestId`) and is the handle's reference; resend and verify reuse it. The code
+//!   length is 4 or 6 ([`SendRequest::code_length`], else `otp_length`, else 6); another length
+//!   is `invalid_request` with nothing sent. The length travels in the handle so the resend asks
+//!   for the same one.
+//! - **Mobile**: Indian numbers only (`+91` and 10 digits, sent without the country code);
+//!   anything else is `invalid_recipient` with nothing sent. `template_id` must be configured.
+//!   The code length is 4 to 9, the lifetime `otpExpiry` in minutes comes from
+//!   [`SendRequest::code_ttl`] (rounded up) or `otp_expiry_mins`. The first code always goes by
+//!   SMS; asking for [`Channel::Voice`] makes `resend` call back with `retryType: "voice"`
+//!   (otherwise `"text"`).
+//! - **Answers**: success is decided from the body's `status`, never the HTTP code (see
+//!   `errors.rs` for how failures are classified). `metaData.requestId` becomes the receipt's,
+//!   the error's and [`Verified::request_id`].
+//! - There is no status call.
+//!
+//! ```toml
+//! provider = "hyperverge"
+//! app_id = "…"
+//! app_key = "…"
+//! widget_id = "…"          # optional: a custom email template
+//! otp_length = 6           # optional: 4 or 6 for email, 4 to 9 for mobile
+//! template_id = "…"        # required for mobile codes
+//! otp_expiry_mins = 10     # optional, mobile codes
+//! ```
+
+mod errors;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{json, Map, Value};
+use url::Url;
+
+use crate::adapter::{Adapter, Client};
+use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::error::{Error, ErrorKind};
+use crate::handle::Verification;
+use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::parse;
+use crate::provider::{Channel, OtpCode, OtpProvider, SendReceipt, SendRequest, Verified};
+use crate::recipient::{Email, Phone, Recipient};
+use crate::secret::Secret;
+
+use errors::Call;
+
+/// The documented base URL; the operations' paths (`sendOTPEmail`, …) join onto it.
+pub const DEFAULT_BASE_URL: &str = "https://ind-engine.thomas.hyperverge.co/v1";
+
+/// The provider id.
+pub const ID: &str = "hyperverge";
+
+/// The code length used when neither the request nor the config names one.
+pub const DEFAULT_OTP_LENGTH: u8 = 6;
+
+/// The handle's extra key holding the `transactionId` sent on every call of a verification.
+pub const TRANSACTION_ID_KEY: &str = "transaction_id";
+
+/// The handle's extra key holding the email code length, repeated by `retryOTPEmail`.
+const OTP_LENGTH_KEY: &str = "otp_length";
+
+/// The code lengths one family of calls accepts.
+#[derive(Debug, Clone, Copy)]
+struct Lengths {
+    accepted: &'static [u8],
+    rule: &'static str,
+}
+
+/// The email calls' code lengths.
+const EMAIL_LENGTHS: Lengths = Lengths {
+    accepted: &[4, 6],
+    rule: "HyperVerge email codes are 4 or 6 digits long; nothing was sent",
+};
+
+/// The mobile call's code lengths.
+const MOBILE_LENGTHS: Lengths = Lengths {
+    accepted: &[4, 5, 6, 7, 8, 9],
+    rule: "HyperVerge mobile codes are 4 to 9 digits long; nothing was sent",
+};
+
+impl Lengths {
+    /// `length` when accepted, else `invalid_request` stating the rule.
+    fn check(self, length: u8) -> Result<u8, Error> {
+        if self.accepted.contains(&length) {
+            Ok(length)
+        } else {
+            Err(Error::new(ErrorKind::InvalidRequest, self.rule))
+        }
+    }
+}
+
+/// The longest mobile code lifetime otpkit asks for: one day.
+const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
+
+/// HyperVerge's keys (contract §2).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// `appId`, from the dashboard's credentials tab.
+    pub app_id: Secret,
+    /// `appKey`, from the dashboard's credentials tab.
+    pub app_key: Secret,
+    /// `widgetId`: a custom email template (HyperVerge's branded one when absent).
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub widget_id: Option<String>,
+    /// Code length: 4 or 6 for email, 4 to 9 for mobile (default 6).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub otp_length: Option<u64>,
+    /// `templateId` for mobile codes, assigned by HyperVerge (required to send to phones).
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub template_id: Option<String>,
+    /// `otpExpiry` for mobile codes, in minutes (1 to 1440; the provider's default when absent).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub otp_expiry_mins: Option<u64>,
+}
+
+fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    de::string_like(d).map(Some)
+}
+
+impl Config {
+    /// A config from the two credentials, every optional key unset.
+    pub fn new(app_id: impl Into<Secret>, app_key: impl Into<Secret>) -> Self {
+        Config {
+            app_id: app_id.into(),
+            app_key: app_key.into(),
+            widget_id: None,
+            otp_length: None,
+            template_id: None,
+            otp_expiry_mins: None,
+        }
+    }
+
+    /// Checks every value and builds the typed client.
+    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<HyperVerge, Error> {
+        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
+        let adapter = HyperVergeAdapter::checked(endpoint.base_url, self)?;
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+}
+
+impl ProviderSettings for Config {
+    const ID: &'static str = ID;
+
+    fn build_provider(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
+}
+
+/// HyperVerge over the shared exchange path.
+pub type HyperVerge = Client<HyperVergeAdapter>;
+
+/// HyperVerge's wire format as pure functions.
+#[derive(Debug, Clone)]
+pub struct HyperVergeAdapter {
+    base_url: Url,
+    app_id: Secret,
+    app_key: Secret,
+    widget_id: Option<String>,
+    template_id: Option<String>,
+    otp_length: u8,
+    otp_expiry_mins: Option<u64>,
+}
+
+/// The `transactionId` a handle carries (see [`TRANSACTION_ID_KEY`]), for correlating a
+/// verification with HyperVerge's records.
+pub fn transaction_id(handle: &Verification) -> Option<&str> {
+    handle.extra(TRANSACTION_ID_KEY)
+}
+
+impl HyperVergeAdapter {
+    /// The adapter for a config, every value checked once.
+    fn checked(base_url: Url, config: &Config) -> Result<Self, Error> {
+        check_header_value("app_id", config.app_id.expose())?;
+        check_header_value("app_key", config.app_key.expose())?;
+        for (key, value) in [
+            ("widget_id", &config.widget_id),
+            ("template_id", &config.template_id),
+        ] {
+            if let Some(value) = value {
+                check_header_value(key, value)?;
+            }
+        }
+        let otp_length = match config.otp_length {
+            None => DEFAULT_OTP_LENGTH,
+            Some(length) => u8::try_from(length)
+                .ok()
+                .filter(|l| MOBILE_LENGTHS.accepted.contains(l))
+                .ok_or_else(|| {
+                    Error::config("otp_length", "must be 4 to 9 (4 or 6 for email codes)")
+                })?,
+        };
+        if config
+            .otp_expiry_mins
+            .is_some_and(|mins| !(1..=MAX_OTP_EXPIRY_MINS).contains(&mins))
+        {
+            return Err(Error::config(
+                "otp_expiry_mins",
+                format!("must be 1 to {MAX_OTP_EXPIRY_MINS} minutes"),
+            ));
+        }
+        Ok(HyperVergeAdapter {
+            base_url,
+            app_id: config.app_id.clone(),
+            app_key: config.app_key.clone(),
+            widget_id: config.widget_id.clone(),
+            template_id: config.template_id.clone(),
+            otp_length,
+            otp_expiry_mins: config.otp_expiry_mins,
+        })
+    }
+
+    /// A `POST` of `body` to `path` with the three headers.
+    fn post(&self, path: &str, transaction_id: &str, body: Value) -> Result<HttpRequest, Error> {
+        HttpRequest::post_json(endpoint(&self.base_url, path), &body)?
+            .secret_header("appid", self.app_id.expose())?
+            .secret_header("appkey", self.app_key.expose())?
+            .header("transactionid", transaction_id)
+    }
+
+    /// An email call's body: `fields` plus `widgetId` when configured.
+    fn with_widget(&self, mut body: Value) -> Value {
+        if let (Value::Object(map), Some(widget)) = (&mut body, &self.widget_id) {
+            map.insert("widgetId".into(), json!(widget));
+        }
+        body
+    }
+
+    /// The code length: the request's, else the config's, checked against `lengths`.
+    fn otp_length(&self, lengths: Lengths, requested: Option<u8>) -> Result<u8, Error> {
+        lengths.check(requested.unwrap_or(self.otp_length))
+    }
+
+    /// `otpExpiry` in minutes: the request's lifetime rounded up, else the config's.
+    fn otp_expiry_mins(&self, requested: Option<Duration>) -> Result<Option<u64>, Error> {
+        let Some(ttl) = requested else {
+            return Ok(self.otp_expiry_mins);
+        };
+        let mins = ttl.as_secs().div_ceil(60).max(1);
+        if mins > MAX_OTP_EXPIRY_MINS {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "HyperVerge mobile codes live at most {MAX_OTP_EXPIRY_MINS} minutes; nothing was sent"
+                ),
+            ));
+        }
+        Ok(Some(mins))
+    }
+
+    /// The email code length the handle's send used (the config's when the handle has none).
+    fn handle_otp_length(&self, handle: &Verification) -> Result<u8, Error> {
+        match handle.extra(OTP_LENGTH_KEY) {
+            None => self.otp_length(EMAIL_LENGTHS, None),
+            Some(text) => text
+                .parse::<u8>()
+                .map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidRequest,
+                        "the handle's otp_length is not a number",
+                    )
+                })
+                .and_then(|length| EMAIL_LENGTHS.check(length)),
+        }
+    }
+
+    fn template_id(&self) -> Result<&str, Error> {
+        self.template_id.as_deref().ok_or_else(|| {
+            Error::config(
+                "template_id",
+                "required to send codes to phone numbers (HyperVerge assigns it); nothing was sent",
+            )
+        })
+    }
+
+    fn build_email_send(
+        &self,
+        request: &SendRequest,
+        email: &Email,
+        transaction_id: &str,
+    ) -> Result<HttpRequest, Error> {
+        if request.channel.is_some_and(|c| c != Channel::Email) {
+            return Err(Error::unsupported(
+                "HyperVerge sends codes to email addresses by email only; nothing was sent",
+            ));
+        }
+        let length = self.otp_length(EMAIL_LENGTHS, request.code_length)?;
+        let body = self.with_widget(json!({"email": email.as_str(), "otpLength": length}));
+        self.post("sendOTPEmail", transaction_id, body)
+    }
+
+    fn build_mobile_send(
+        &self,
+        request: &SendRequest,
+        phone: &Phone,
+        transaction_id: &str,
+    ) -> Result<HttpRequest, Error> {
+        phone_channel(request.channel)?;
+        let template = self.template_id()?;
+        let number = mobile_number(phone)?;
+        let mut body = json!({
+            "templateId": template,
+            "mobileNumber": number,
+            "otpLength": self.otp_length(MOBILE_LENGTHS, request.code_length)?,
+        });
+        if let (Value::Object(map), Some(mins)) =
+            (&mut body, self.otp_expiry_mins(request.code_ttl)?)
+        {
+            map.insert("otpExpiry".into(), json!(mins));
+        }
+        self.post("verifyMobileSendOtp", transaction_id, body)
+    }
+}
+
+/// The 10-digit national number of an Indian phone (`+91` and 10 digits).
+fn mobile_number(phone: &Phone) -> Result<&str, Error> {
+    phone
+        .national_number("91")
+        .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidRecipient,
+                "HyperVerge mobile codes reach Indian numbers only (+91 and 10 digits); nothing was sent",
+            )
+        })
+}
+
+/// The channels a phone code can take: SMS first, voice on resend.
+fn phone_channel(channel: Option<Channel>) -> Result<Channel, Error> {
+    match channel {
+        None | Some(Channel::Sms) => Ok(Channel::Sms),
+        Some(Channel::Voice) => Ok(Channel::Voice),
+        Some(other) => Err(Error::unsupported(format!(
+            "HyperVerge sends phone codes by SMS (voice on resend), not {other}; nothing was sent"
+        ))),
+    }
+}
+
+/// The handle's transaction id, or `invalid_request` when it lacks one.
+fn handle_transaction_id(handle: &Verification) -> Result<&str, Error> {
+    transaction_id(handle)
+        .filter(|id| !id.trim().is_empty())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::InvalidRequest,
+                "the handle carries no HyperVerge transaction id; was it made by this provider's send?",
+            )
+        })
+}
+
+/// Whether the body reports success (`status` is `"success"`, any case).
+fn succeeded(body: &Map<String, Value>) -> bool {
+    parse::str_field(body, "status").is_some_and(|s| s.trim().eq_ignore_ascii_case("success"))
+}
+
+/// The body of a successful answer, or the classified error.
+fn success_body(call: Call, response: &HttpResponse) -> Result<Map<String, Value>, Error> {
+    let body = parse::object(response)?;
+    if succeeded(&body) {
+        Ok(body)
+    } else {
+        Err(errors::classify(call, response, &body))
+    }
+}
+
+/// The send answer's `reqId`: `result.reqId`, else `result.message` (the documented place),
+/// else `result.requestId`, or `result` itself when it is a string. A value with white space is
+/// prose ("OTP sent"), not an id, and is passed over.
+fn req_id(body: &Map<String, Value>) -> Option<String> {
+    let is_id =
+        |id: &String| !id.is_empty() && id.len() <= 512 && !id.contains(char::is_whitespace);
+    match body.get("result") {
+        Some(Value::Object(result)) => ["reqId", "message", "requestId"]
+            .into_iter()
+            .filter_map(|key| parse::str_field(result, key))
+            .find(is_id),
+        Some(Value::String(id)) => Some(id.clone()).filter(is_id),
+        _ => None,
+    }
+}
+
+/// A receipt for `handle`, with the answer's request id.
+fn receipt(
+    handle: Verification,
+    channel: Channel,
+    expiry_mins: Option<u64>,
+    body: &Map<String, Value>,
+) -> SendReceipt {
+    let lifetime = expiry_mins.map(|mins| Duration::from_secs(mins * 60));
+    let handle = match lifetime {
+        Some(lifetime) => handle.expiring_in(lifetime),
+        None => handle,
+    };
+    let mut receipt = SendReceipt::new(handle);
+    receipt.expires_in = lifetime;
+    receipt.channel = Some(channel);
+    receipt.request_id = errors::request_id(body);
+    receipt
+}
+
+impl Adapter for HyperVergeAdapter {
+    const ID: &'static str = ID;
+
+    fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
+        let transaction_id = match &request.reference {
+            Some(reference) => reference.clone(),
+            None => crate::random::unique_id("otpkit"),
+        };
+        match &request.recipient {
+            Recipient::Email(email) => self.build_email_send(request, email, &transaction_id),
+            Recipient::Phone(phone) => self.build_mobile_send(request, phone, &transaction_id),
+        }
+    }
+
+    fn parse_send(
+        &self,
+        request: &SendRequest,
+        sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = success_body(Call::Send, response)?;
+        let transaction_id = sent
+            .headers
+            .get("transactionid")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidRequest,
+                    "the sent request carried no transactionId",
+                )
+            })?;
+        let handle = Verification::new(ID, request.recipient.clone())
+            .with_purpose(request.purpose.clone())
+            .with_extra(TRANSACTION_ID_KEY, transaction_id);
+        match &request.recipient {
+            Recipient::Email(_) => {
+                let reference = req_id(&body).ok_or_else(|| {
+                    errors::with_request_id(
+                        Error::unexpected(
+                            "the send answer is success but carries no reqId in `result`",
+                        ),
+                        &body,
+                    )
+                })?;
+                let length = self.otp_length(EMAIL_LENGTHS, request.code_length)?;
+                let handle = handle
+                    .with_channel(Some(Channel::Email))
+                    .with_reference(reference)
+                    .with_extra(OTP_LENGTH_KEY, length.to_string());
+                Ok(receipt(handle, Channel::Email, None, &body))
+            }
+            Recipient::Phone(_) => {
+                let handle = handle.with_channel(Some(phone_channel(request.channel)?));
+                let expiry = self.otp_expiry_mins(request.code_ttl)?;
+                Ok(receipt(handle, Channel::Sms, expiry, &body))
+            }
+        }
+    }
+
+    fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
+        let transaction_id = handle_transaction_id(handle)?;
+        match handle.recipient() {
+            Recipient::Email(email) => {
+                let body = self.with_widget(json!({
+                    "reqId": handle.require_reference()?,
+                    "otp": code.expose(),
+                    "email": email.as_str(),
+                }));
+                self.post("verifyOTPEmail", transaction_id, body)
+            }
+            Recipient::Phone(phone) => {
+                let body = json!({"mobileNumber": mobile_number(phone)?, "otp": code.expose()});
+                self.post("verifyMobileOtp", transaction_id, body)
+            }
+        }
+    }
+
+    fn parse_verify(
+        &self,
+        _handle: &Verification,
+        response: &HttpResponse,
+    ) -> Result<Verified, Error> {
+        let body = success_body(Call::Verify, response)?;
+        let mut verified = Verified::new(ID);
+        verified.request_id = errors::request_id(&body);
+        Ok(verified)
+    }
+
+    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
+        let transaction_id = handle_transaction_id(handle)?;
+        match handle.recipient() {
+            Recipient::Email(_) => {
+                let body = self.with_widget(json!({
+                    "reqId": handle.require_reference()?,
+                    "otpLength": self.handle_otp_length(handle)?,
+                }));
+                self.post("retryOTPEmail", transaction_id, body)
+            }
+            Recipient::Phone(phone) => {
+                let retry_type = match handle.channel() {
+                    Some(Channel::Voice) => "voice",
+                    _ => "text",
+                };
+                let body = json!({"mobileNumber": mobile_number(phone)?, "retryType": retry_type});
+                self.post("resendOtp", transaction_id, body)
+            }
+        }
+    }
+
+    /// The resend keeps the handle as it was: the retry and verify calls both take the `reqId`
+    /// the send returned, and the transaction id stays the journey's.
+    fn parse_resend(
+        &self,
+        handle: &Verification,
+        _sent: &HttpRequest,
+        response: &HttpResponse,
+    ) -> Result<SendReceipt, Error> {
+        let body = success_body(Call::Resend, response)?;
+        let channel = match handle.recipient() {
+            Recipient::Email(_) => Channel::Email,
+            Recipient::Phone(_) if handle.channel() == Some(Channel::Voice) => Channel::Voice,
+            Recipient::Phone(_) => Channel::Sms,
+        };
+        Ok(receipt(handle.clone(), channel, None, &body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        let mut config = Config::new("app", "key");
+        config.template_id = Some("tmpl-1".into());
+        config
+    }
+
+    fn adapter_with(config: &Config) -> HyperVergeAdapter {
+        let base = Url::parse("https://ind-engine.thomas.hyperverge.co/v1/").unwrap();
+        HyperVergeAdapter::checked(base, config).unwrap()
+    }
+
+    fn adapter() -> HyperVergeAdapter {
+        adapter_with(&config())
+    }
+
+    fn body_of(request: &HttpRequest) -> Value {
+        serde_json::from_slice(request.body.as_ref().unwrap()).unwrap()
+    }
+
+    fn header<'a>(request: &'a HttpRequest, name: &str) -> &'a str {
+        request.headers[name].to_str().unwrap()
+    }
+
+    fn email_ok() -> HttpResponse {
+        HttpResponse::new(
+            200,
+            r#"{"status":"success","statusCode":200,"result":{"type":"success","message":"3461646b6c4a"},"metaData":{"requestId":"req-1"}}"#,
+        )
+    }
+
+    #[test]
+    fn email_send_carries_the_headers_and_the_documented_body() {
+        let request = SendRequest::new("user@example.com".parse().unwrap()).reference("journey-42");
+        let http = adapter().build_send(&request).unwrap();
+        assert_eq!(
+            http.url.as_str(),
+            "https://ind-engine.thomas.hyperverge.co/v1/sendOTPEmail"
+        );
+        assert_eq!(header(&http, "appid"), "app");
+        assert!(http.headers["appkey"].is_sensitive());
+        assert_eq!(header(&http, "transactionid"), "journey-42");
+        assert_eq!(
+            body_of(&http),
+            json!({"email": "user@example.com", "otpLength": 6})
+        );
+    }
+
+    #[test]
+    fn a_generated_transaction_id_is_used_and_reused_across_resend_and_verify() {
+        let adapter = adapter();
+        let request = SendRequest::new("user@example.com".parse().unwrap());
+        let sent = adapter.build_send(&request).unwrap();
+        let generated = header(&sent, "transactionid").to_owned();
+        assert!(generated.starts_with("otpkit-"), "{generated}");
+        // Another send gets another id.
+        let other = adapter.build_send(&request).unwrap();
+        assert_ne!(header(&other, "transactionid"), generated);
+
+        let receipt = adapter.parse_send(&request, &sent, &email_ok()).unwrap();
+        let handle = Verification::from_token(&receipt.verification.to_token()).unwrap();
+        assert_eq!(transaction_id(&handle), Some(generated.as_str()));
+        assert_eq!(handle.reference(), Some("3461646b6c4a"));
+        assert_eq!(receipt.request_id.as_deref(), Some("req-1"));
+
+        let resend = adapter.build_resend(&handle).unwrap();
+        assert_eq!(header(&resend, "transactionid"), generated);
+        let code = OtpCode::parse("123456").unwrap();
+        let verify = adapter.build_verify(&handle, &code).unwrap();
+        assert_eq!(header(&verify, "transactionid"), generated);
+        assert_eq!(
+            body_of(&verify),
+            json!({"reqId": "3461646b6c4a", "otp": "123456", "email": "user@example.com"})
+        );
+    }
+
+    #[test]
+    fn the_email_resend_repeats_the_send_length_and_the_widget() {
+        let mut config = config();
+        config.widget_id = Some("widget-7".into());
+        let adapter = adapter_with(&config);
+        let request = SendRequest::new("user@example.com".parse().unwrap()).code_length(4);
+        let sent = adapter.build_send(&request).unwrap();
+        assert_eq!(body_of(&sent)["otpLength"], 4);
+        assert_eq!(body_of(&sent)["widgetId"], "widget-7");
+        let receipt = adapter.parse_send(&request, &sent, &email_ok()).unwrap();
+        let resend = adapter.build_resend(&receipt.verification).unwrap();
+        assert!(resend.url.as_str().ends_with("/v1/retryOTPEmail"));
+        assert_eq!(
+            body_of(&resend),
+            json!({"reqId": "3461646b6c4a", "otpLength": 4, "widgetId": "widget-7"})
+        );
+    }
+
+    #[test]
+    fn email_code_lengths_are_4_or_6() {
+        let email = || SendRequest::new("user@example.com".parse().unwrap());
+        for (length, ok) in [(4, true), (6, true), (5, false), (8, false), (10, false)] {
+            let outcome = adapter().build_send(&email().code_length(length));
+            assert_eq!(outcome.is_ok(), ok, "{length}");
+            if let Err(err) = outcome {
+                assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+            }
+        }
+        // A config length valid for mobile only refuses email sends, not the build.
+        let mut eight = config();
+        eight.otp_length = Some(8);
+        let err = adapter_with(&eight).build_send(&email()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+        // The request's length overrides the config's.
+        let sent = adapter_with(&eight)
+            .build_send(&email().code_length(4))
+            .unwrap();
+        assert_eq!(body_of(&sent)["otpLength"], 4);
+        // A handle with a bad stored length refuses the resend locally.
+        let handle = Verification::new(ID, "user@example.com".parse().unwrap())
+            .with_reference("r")
+            .with_extra(TRANSACTION_ID_KEY, "t")
+            .with_extra(OTP_LENGTH_KEY, "five");
+        let err = adapter().build_resend(&handle).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn mobile_code_lengths_are_4_to_9_and_config_lengths_are_checked_at_build() {
+        let phone = || SendRequest::new("+919876543210".parse().unwrap());
+        for (length, ok) in [(4, true), (9, true), (7, true), (10, false)] {
+            let outcome = adapter().build_send(&phone().code_length(length));
+            assert_eq!(outcome.is_ok(), ok, "{length}");
+        }
+        let base = Url::parse("https://x.example/v1/").unwrap();
+        for bad in [0, 3, 10, 300] {
+            let mut config = config();
+            config.otp_length = Some(bad);
+            let err = HyperVergeAdapter::checked(base.clone(), &config).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config);
+            assert!(err.message().contains("otp_length"), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_indian_numbers_are_sent_without_the_country_code() {
+        let cases = [
+            ("+919876543210", Some("9876543210")),
+            ("+91 98765 43210", Some("9876543210")),
+            ("+14155550123", None),
+            ("+9198765432", None),
+            ("+91987654321012", None),
+            ("+9219876543210", None),
+        ];
+        for (input, expected) in cases {
+            let phone = Phone::parse(input).unwrap();
+            match expected {
+                Some(number) => assert_eq!(mobile_number(&phone).unwrap(), number, "{input}"),
+                None => assert_eq!(
+                    mobile_number(&phone).unwrap_err().kind(),
+                    ErrorKind::InvalidRecipient,
+                    "{input}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn mobile_send_takes_the_template_length_and_expiry() {
+        let mut config = config();
+        config.otp_expiry_mins = Some(10);
+        let adapter = adapter_with(&config);
+        let request = SendRequest::new("+919876543210".parse().unwrap()).reference("journey-42");
+        let http = adapter.build_send(&request).unwrap();
+        assert!(http.url.as_str().ends_with("/v1/verifyMobileSendOtp"));
+        assert_eq!(
+            body_of(&http),
+            json!({"templateId": "tmpl-1", "mobileNumber": "9876543210", "otpLength": 6, "otpExpiry": 10})
+        );
+        // A requested lifetime overrides the config's, rounded up to whole minutes.
+        let ttl = request.clone().code_ttl(Duration::from_secs(61));
+        assert_eq!(body_of(&adapter.build_send(&ttl).unwrap())["otpExpiry"], 2);
+        let too_long = request.code_ttl(Duration::from_secs(2 * 24 * 3600));
+        assert_eq!(
+            adapter.build_send(&too_long).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+    }
+
+    #[test]
+    fn mobile_send_without_a_template_is_a_config_error() {
+        let adapter = adapter_with(&Config::new("app", "key"));
+        let err = adapter
+            .build_send(&SendRequest::new("+919876543210".parse().unwrap()))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config);
+        assert!(err.message().contains("template_id"), "{err}");
+    }
+
+    #[test]
+    fn channels_follow_the_recipient() {
+        let email = || SendRequest::new("user@example.com".parse().unwrap());
+        let phone = || SendRequest::new("+919876543210".parse().unwrap());
+        assert!(adapter()
+            .build_send(&email().channel(Channel::Email))
+            .is_ok());
+        for channel in [Channel::Sms, Channel::Voice, Channel::Whatsapp] {
+            let err = adapter().build_send(&email().channel(channel)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{channel}");
+        }
+        for channel in [Channel::Sms, Channel::Voice] {
+            assert!(adapter().build_send(&phone().channel(channel)).is_ok());
+        }
+        for channel in [Channel::Whatsapp, Channel::Viber, Channel::Email] {
+            let err = adapter().build_send(&phone().channel(channel)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{channel}");
+        }
+    }
+
+    #[test]
+    fn mobile_resend_calls_back_by_voice_only_when_asked() {
+        let adapter = adapter();
+        let ok = HttpResponse::new(200, r#"{"status":"success","statusCode":200}"#);
+        for (channel, retry_type) in [
+            (None, "text"),
+            (Some(Channel::Sms), "text"),
+            (Some(Channel::Voice), "voice"),
+        ] {
+            let mut request = SendRequest::new("+919876543210".parse().unwrap());
+            request.channel = channel;
+            let sent = adapter.build_send(&request).unwrap();
+            let receipt = adapter.parse_send(&request, &sent, &ok).unwrap();
+            assert_eq!(receipt.channel, Some(Channel::Sms));
+            assert_eq!(receipt.verification.reference(), None);
+            let resend = adapter.build_resend(&receipt.verification).unwrap();
+            assert!(resend.url.as_str().ends_with("/v1/resendOtp"));
+            assert_eq!(
+                body_of(&resend),
+                json!({"mobileNumber": "9876543210", "retryType": retry_type})
+            );
+        }
+    }
+
+    #[test]
+    fn the_req_id_is_read_tolerantly() {
+        let cases = [
+            (json!({"result": {"message": "abc123"}}), Some("abc123")),
+            (
+                json!({"result": {"reqId": "r-1", "message": "OTP sent"}}),
+                Some("r-1"),
+            ),
+            (
+                json!({"result": {"message": "OTP sent", "requestId": "r-2"}}),
+                Some("r-2"),
+            ),
+            (json!({"result": {"message": 12345}}), Some("12345")),
+            (json!({"result": "r-3"}), Some("r-3")),
+            (
+                json!({"result": {"message": "OTP sent successfully"}}),
+                None,
+            ),
+            (json!({"result": {"message": ""}}), None),
+            (json!({"result": null}), None),
+            (json!({}), None),
+        ];
+        for (body, expected) in cases {
+            let Value::Object(map) = &body else {
+                unreachable!()
+            };
+            assert_eq!(req_id(map).as_deref(), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn success_is_read_from_the_body_not_the_status() {
+        let adapter = adapter();
+        let handle = Verification::new(ID, "user@example.com".parse().unwrap())
+            .with_reference("r")
+            .with_extra(TRANSACTION_ID_KEY, "t");
+        let ok = HttpResponse::new(
+            200,
+            r#"{"status":"SUCCESS","result":{"status":"success"},"metaData":{"requestId":"req-5"}}"#,
+        );
+        let verified = adapter.parse_verify(&handle, &ok).unwrap();
+        assert_eq!(verified.request_id.as_deref(), Some("req-5"));
+        let failure = HttpResponse::new(
+            200,
+            r#"{"status":"failure","statusCode":200,"error":{"message":"otp already verifed"}}"#,
+        );
+        let err = adapter.parse_verify(&handle, &failure).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::AlreadyVerified);
+        // A success without a reqId cannot make an email handle.
+        let request = SendRequest::new("user@example.com".parse().unwrap());
+        let sent = adapter.build_send(&request).unwrap();
+        let bare = HttpResponse::new(200, r#"{"status":"success","metaData":{"requestId":"q"}}"#);
+        let err = adapter.parse_send(&request, &sent, &bare).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedResponse);
+        assert_eq!(err.request_id(), Some("q"));
+    }
+
+    #[test]
+    fn handles_without_what_the_calls_need_are_refused_locally() {
+        let adapter = adapter();
+        let code = OtpCode::parse("123456").unwrap();
+        let no_transaction =
+            Verification::new(ID, "user@example.com".parse().unwrap()).with_reference("r");
+        assert_eq!(
+            adapter
+                .build_verify(&no_transaction, &code)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidRequest
+        );
+        let no_reference = Verification::new(ID, "user@example.com".parse().unwrap())
+            .with_extra(TRANSACTION_ID_KEY, "t");
+        assert_eq!(
+            adapter.build_resend(&no_reference).unwrap_err().kind(),
+            ErrorKind::InvalidRequest
+        );
+        let foreign_number = Verification::new(ID, "+14155550123".parse().unwrap())
+            .with_extra(TRANSACTION_ID_KEY, "t");
+        assert_eq!(
+            adapter
+                .build_verify(&foreign_number, &code)
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidRecipient
+        );
+    }
+
+    #[test]
+    fn config_values_are_checked_once_at_build() {
+        let base = Url::parse("https://x.example/v1/").unwrap();
+        let bad = |edit: fn(&mut Config), key: &str| {
+            let mut config = config();
+            edit(&mut config);
+            let err = HyperVergeAdapter::checked(base.clone(), &config).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Config, "{key}");
+            assert!(err.message().contains(key), "{err}");
+        };
+        bad(|c| c.app_id = Secret::new(""), "app_id");
+        bad(|c| c.app_key = Secret::new("a\r\nb"), "app_key");
+        bad(|c| c.widget_id = Some("w\n".into()), "widget_id");
+        bad(|c| c.template_id = Some(" ".into()), "template_id");
+        bad(|c| c.otp_expiry_mins = Some(0), "otp_expiry_mins");
+        bad(|c| c.otp_expiry_mins = Some(1441), "otp_expiry_mins");
+    }
+}
