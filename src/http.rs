@@ -2,7 +2,7 @@
 //! adapters build and read, and the [`Transport`] that moves them (shared client, timeouts,
 //! body cap, retries, tracing).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
@@ -332,13 +332,46 @@ pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, Error>
         .map_err(|e| tls_error(&e.without_url()))
 }
 
-/// The process-wide client for the default connect timeout, built once.
-fn shared_client() -> Result<reqwest::Client, Error> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| build_client(DEFAULT_CONNECT_TIMEOUT).map_err(|e| e.message().to_owned()))
-        .clone()
-        .map_err(|message| Error::new(ErrorKind::Transport, message))
+/// otpkit's shared client for a connect timeout, one per tokio runtime and built once: a
+/// client's pooled connections are driven by the runtime that opened them and die with it, so
+/// a client shared across runtimes (as in a test suite) would hand out dead connections.
+fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, Error> {
+    type Entry = (Option<tokio::runtime::Id>, Duration, reqwest::Client);
+    /// Runtimes remembered; older entries are dropped (their runtimes are usually gone).
+    const KEEP: usize = 8;
+    static CLIENTS: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
+    let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
+    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+    let found = clients
+        .iter()
+        .find(|(r, t, _)| *r == runtime && *t == connect_timeout);
+    if let Some((_, _, client)) = found {
+        return Ok(client.clone());
+    }
+    let client = build_client(connect_timeout)?;
+    if clients.len() >= KEEP {
+        clients.remove(0);
+    }
+    clients.push((runtime, connect_timeout, client.clone()));
+    Ok(client)
+}
+
+/// Where a transport's client comes from.
+#[derive(Debug, Clone)]
+enum ClientSource {
+    /// The caller's client, used as is.
+    Given(reqwest::Client),
+    /// otpkit's shared client for this connect timeout (see [`shared_client`]).
+    Shared(Duration),
+}
+
+impl ClientSource {
+    fn client(&self) -> Result<reqwest::Client, Error> {
+        match self {
+            ClientSource::Given(client) => Ok(client.clone()),
+            ClientSource::Shared(connect_timeout) => shared_client(*connect_timeout),
+        }
+    }
 }
 
 /// One call's identity, for tracing, errors and the retry decision.
@@ -358,25 +391,26 @@ pub struct Call<'a> {
 /// provider. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Transport {
-    client: reqwest::Client,
+    client: ClientSource,
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
 }
 
 impl Transport {
-    /// A transport with these timeouts and options. Reuses the shared client unless the options
-    /// bring one or the connect timeout differs from the default.
+    /// A transport with these timeouts and options: the options' client if they bring one,
+    /// otherwise otpkit's shared client for this connect timeout (one per tokio runtime).
     pub fn new(
         timeout: Duration,
         connect_timeout: Duration,
         options: &HttpOptions,
     ) -> Result<Self, Error> {
         let client = match &options.client {
-            Some(client) => client.clone(),
-            None if connect_timeout == DEFAULT_CONNECT_TIMEOUT => shared_client()?,
-            None => build_client(connect_timeout)?,
+            Some(client) => ClientSource::Given(client.clone()),
+            None => ClientSource::Shared(connect_timeout),
         };
+        // Surface TLS set-up problems when the provider is built, not on its first call.
+        client.client()?;
         Ok(Transport {
             client,
             timeout,
@@ -458,6 +492,7 @@ impl Transport {
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let mut builder = self
             .client
+            .client()?
             .request(request.method.clone(), request.url.clone())
             .headers(request.headers.clone())
             .timeout(self.timeout);

@@ -4,3 +4,4 @@ mod cli;
 mod generic_manage;
 mod replay;
 mod secrets;
+mod transport;
