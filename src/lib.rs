@@ -4,9 +4,13 @@
 //! [`OtpProvider`], with every provider's failures normalized into one [`ErrorKind`].
 //! Choose the provider in configuration and switch by editing config, not code.
 //!
-//! | provider id | what | cargo feature |
-//! |---|---|---|
-//! | `thaaigroup` | Thaaigroup Verify, email | `thaaigroup` |
+//! | provider id | what | cargo feature | module |
+//! |---|---|---|---|
+//! | `thaaigroup` | Thaaigroup Verify, email | `thaaigroup` | [`providers::thaaigroup`] |
+//! | `hyperverge` | HyperVerge, email and Indian mobile | `hyperverge` | [`providers::hyperverge`] |
+//! | `generic` | the X-API-Key service, SMS and WhatsApp | `generic` | [`providers::generic`] |
+//! | `thundersms` | ThunderSMS multi-channel verify | `thundersms` | [`providers::thundersms`] |
+//! | `tencent_ciam` | Tencent Cloud CIAM, SMS and email | `tencent-ciam` | [`providers::tencent_ciam`] |
 //!
 //! ```no_run
 //! use otpkit::{ErrorKind, ProviderConfig, Purpose, SendRequest};
