@@ -32,6 +32,9 @@
 //! ```
 //!
 //! Secrets ([`Secret`]) print as `***`; recipients print masked; provider messages are scrubbed.
+//!
+//! With the `sandbox` feature, [`sandbox::Sandbox`] is a local stand-in for all five providers
+//! (`cargo run --example quickstart` walks through it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -51,6 +54,8 @@ pub mod secret;
 #[path = "../providers/mod.rs"]
 pub mod providers;
 
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 #[cfg(feature = "testing")]
 pub mod testing;
 
