@@ -286,6 +286,10 @@ fn resend(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
     let Some(previous) = cx.lookup(ID, &id) else {
         return not_found();
     };
+    // Throttling comes before the business rules, as in a rate-limiting middleware.
+    if let Some(left) = cx.cooldown_left(ID, &previous.recipient) {
+        return rate_limited(ceil_secs(left));
+    }
     if previous.used {
         return error(
             400,

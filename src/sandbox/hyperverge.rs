@@ -251,6 +251,10 @@ fn retry_email(call: &Call<'_>) -> Reply {
     let Some(previous) = call.cx.lookup(ID, &key) else {
         return call.refused("Invalid reqId");
     };
+    // Throttling comes before the business rules, as in a rate-limiting middleware.
+    if call.cx.cooldown_left(ID, &previous.recipient).is_some() {
+        return rate_limited();
+    }
     if previous.used {
         return call.refused("otp already verifed");
     }
@@ -360,6 +364,9 @@ fn resend_mobile(call: &Call<'_>) -> Reply {
     let Some(previous) = call.cx.lookup(ID, &key) else {
         return call.refused("Invalid mobileNumber");
     };
+    if call.cx.cooldown_left(ID, &number).is_some() {
+        return rate_limited();
+    }
     if previous.used {
         return call.refused("otp already verifed");
     }

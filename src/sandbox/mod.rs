@@ -40,7 +40,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! What each [`Failure`] looks like on each provider's wire is listed on [`Failure`].
+//! What each [`Failure`] looks like on each provider's wire is listed on [`Failure`]. Processes
+//! that cannot call [`Sandbox::fail_next`] (the command-line example, another language) can queue
+//! one with `curl -X POST http://127.0.0.1:PORT/_sandbox/fail/{provider}/{failure}`, the failure
+//! named as by [`Failure::as_str`].
 
 mod generic;
 mod hyperverge;
@@ -197,6 +200,11 @@ impl Failure {
         Failure::HtmlPage,
         Failure::Hang,
     ];
+
+    /// The failure named by [`Failure::as_str`].
+    pub fn parse(name: &str) -> Option<Self> {
+        Failure::ALL.into_iter().find(|f| f.as_str() == name)
+    }
 
     /// A short snake_case name (`cooldown`, `quota_exceeded`, …).
     pub fn as_str(self) -> &'static str {
@@ -416,12 +424,7 @@ impl Sandbox {
     /// real one. Calls queue: two calls fail the next two requests.
     pub fn fail_next(&self, provider: &str, failure: Failure) -> Result<(), Error> {
         let route = route(provider).ok_or_else(|| unknown_provider(provider))?;
-        self.shared
-            .lock()
-            .failures
-            .entry(route.id)
-            .or_default()
-            .push_back(failure);
+        self.shared.queue_failure(route.id, failure);
         Ok(())
     }
 
@@ -535,6 +538,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 async fn serve(shared: &Shared, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    if let Some(rest) = path.strip_prefix(CONTROL_PREFIX) {
+        return control(shared, parts.method.as_str(), rest).into_response();
+    }
     let Some(route) = ROUTES.iter().find(|r| path.starts_with(r.prefix)) else {
         return Reply::json(
             404,
@@ -577,6 +583,39 @@ async fn serve(shared: &Shared, request: hyper::Request<Incoming>) -> hyper::Res
         None => (route.handle)(shared, &req),
     };
     reply.into_response()
+}
+
+/// Where the control routes live: `POST /_sandbox/fail/{provider}/{failure}` queues a failure
+/// (as [`Sandbox::fail_next`]) for processes that cannot call the Rust API, such as the
+/// command-line example.
+const CONTROL_PREFIX: &str = "/_sandbox/";
+
+fn control(shared: &Shared, method: &str, rest: &str) -> Reply {
+    let parts: Vec<&str> = rest.split('/').collect();
+    let ["fail", provider, failure] = parts.as_slice() else {
+        return Reply::json(
+            404,
+            json!({"message": "POST /_sandbox/fail/{provider}/{failure}"}),
+        );
+    };
+    if method != "POST" {
+        return Reply::json(405, json!({"message": "use POST"}));
+    }
+    let (Some(route), Some(failure)) = (route(provider), Failure::parse(failure)) else {
+        return Reply::json(
+            404,
+            json!({
+                "message": "unknown provider or failure",
+                "providers": Sandbox::PROVIDERS,
+                "failures": Failure::ALL.map(Failure::as_str),
+            }),
+        );
+    };
+    shared.queue_failure(route.id, failure);
+    Reply::json(
+        200,
+        json!({"queued": failure.as_str(), "provider": route.id}),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -913,6 +952,24 @@ impl Shared {
         // Nobody listening is fine.
         let _ = self.issued_tx.send(issued);
         Ok(otp)
+    }
+
+    fn queue_failure(&self, provider: &'static str, failure: Failure) {
+        self.lock()
+            .failures
+            .entry(provider)
+            .or_default()
+            .push_back(failure);
+    }
+
+    /// How long before this recipient may be sent another code, if it may not yet.
+    fn cooldown_left(&self, provider: &str, key: &str) -> Option<Duration> {
+        let state = self.lock();
+        let now = Instant::now() + state.clock_offset;
+        let last = *state.last_sent.get(&format!("{provider}:{key}"))?;
+        (last + self.options.resend_cooldown)
+            .checked_duration_since(now)
+            .filter(|left| !left.is_zero())
     }
 
     /// The code stored under this key.
