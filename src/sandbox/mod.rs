@@ -1203,7 +1203,12 @@ fn to_toml(map: &Map<String, Value>) -> String {
     };
     let mut head = String::new();
     let mut tables = String::new();
-    for (key, value) in map {
+    // `provider` first, as people write it.
+    let ordered = map
+        .iter()
+        .filter(|(k, _)| *k == "provider")
+        .chain(map.iter().filter(|(k, _)| *k != "provider"));
+    for (key, value) in ordered {
         match value {
             Value::Array(items) if items.iter().all(Value::is_object) => {
                 for item in items {
