@@ -33,8 +33,8 @@
 //!
 //! Secrets ([`Secret`]) print as `***`; recipients print masked; provider messages are scrubbed.
 //!
-//! With the `sandbox` feature, [`sandbox::Sandbox`] is a local stand-in for all five providers
-//! (`cargo run --example quickstart` walks through it).
+//! With the `sandbox` feature, `otpkit::sandbox::Sandbox` is a local stand-in for all five
+//! providers (`cargo run --example quickstart` walks through it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

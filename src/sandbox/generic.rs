@@ -113,19 +113,19 @@ fn authorized(req: &Req) -> bool {
 }
 
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
-    let (method, operation): (&str, fn(&Shared, &Req, &Map<String, Value>) -> Reply) =
-        match req.path.as_str() {
-            "otp/send" => ("POST", send),
-            "otp/verify" => ("POST", verify),
-            "otp/resend" => ("POST", resend),
-            "otp/status" => ("GET", status),
-            "otp/list" => ("GET", list),
-            "otp/logs" => ("GET", logs),
-            "otp/attempts" => ("GET", attempts),
-            "otp/reports" => ("GET", reports),
-            "otp/rate-limits" => ("GET", rate_limits),
-            _ => return error(404, "NOT_FOUND", "Endpoint not found."),
-        };
+    type Operation = fn(&Shared, &Req, &Map<String, Value>) -> Reply;
+    let (method, operation): (&str, Operation) = match req.path.as_str() {
+        "otp/send" => ("POST", send),
+        "otp/verify" => ("POST", verify),
+        "otp/resend" => ("POST", resend),
+        "otp/status" => ("GET", status),
+        "otp/list" => ("GET", list),
+        "otp/logs" => ("GET", logs),
+        "otp/attempts" => ("GET", attempts),
+        "otp/reports" => ("GET", reports),
+        "otp/rate-limits" => ("GET", rate_limits),
+        _ => return error(404, "NOT_FOUND", "Endpoint not found."),
+    };
     if req.method != method {
         return error(405, "METHOD_NOT_ALLOWED", "Method not allowed.");
     }
