@@ -75,26 +75,55 @@ impl Wire {
         }
     }
 
-    async fn post(
-        &self,
-        provider: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Value,
-    ) -> Answer {
-        self.call("POST", &self.url(provider, path), headers, Some(&body))
-            .await
+    /// One provider's routes, called with these headers.
+    fn api(&self, provider: &'static str, headers: &[(&str, &str)]) -> Api<'_> {
+        Api {
+            wire: self,
+            provider,
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
     }
 
-    async fn get(&self, provider: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
-        self.call("GET", &self.url(provider, path), headers, None)
-            .await
+    /// A route of the sandbox itself (`_sandbox/…`, or one that is no provider's).
+    async fn root(&self, method: &str, path: &str) -> Answer {
+        let url = format!("{}/{path}", self.sandbox.url());
+        self.call(method, &url, &[], None).await
     }
 
     fn code(&self, recipient: &str) -> String {
         self.sandbox
             .last_code(recipient)
             .unwrap_or_else(|| panic!("no code issued to {recipient}"))
+    }
+}
+
+/// One provider's routes with a fixed set of headers.
+struct Api<'a> {
+    wire: &'a Wire,
+    provider: &'static str,
+    headers: Vec<(String, String)>,
+}
+
+impl Api<'_> {
+    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let url = self.wire.url(self.provider, path);
+        self.wire.call(method, &url, &headers, body).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.send("POST", path, Some(&body)).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, None).await
     }
 }
 
@@ -117,39 +146,34 @@ const TG: [(&str, &str); 3] = [
 async fn thaaigroup_send_verify_and_its_documented_failures() {
     let wire = Wire::new().await;
     let send = json!({"email": "user@example.com", "purpose": "signup"});
+    let tg = wire.api("thaaigroup", &TG);
+    let tg_anon = wire.api("thaaigroup", &[]);
+    let tg_other = wire.api(
+        "thaaigroup",
+        &[TG[0], TG[1], ("X-Client-Domain", "evil.example")],
+    );
 
-    let no_auth = wire
-        .post("thaaigroup", "api/otp/send", &[], send.clone())
-        .await;
+    let no_auth = tg_anon.post("api/otp/send", send.clone()).await;
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json["error_code"], "INVALID_CLIENT");
     assert_eq!(no_auth.json["ok"], false);
 
-    let other_domain = [TG[0], TG[1], ("X-Client-Domain", "evil.example")];
-    let denied = wire
-        .post("thaaigroup", "api/otp/send", &other_domain, send.clone())
-        .await;
+    let denied = tg_other.post("api/otp/send", send.clone()).await;
     assert_eq!(denied.status, 403);
     assert_eq!(denied.json["error_code"], "DOMAIN_NOT_ALLOWED");
-    let denied = wire
+    let denied = tg_other
         .post(
-            "thaaigroup",
             "api/otp/verify",
-            &other_domain,
             json!({"email": "user@example.com", "otp": "123456"}),
         )
         .await;
     assert_eq!(denied.json["error_code"], "DOMAIN_NOT_ALLOWED");
 
-    let bad = wire
-        .post("thaaigroup", "api/otp/send", &TG, json!({"email": "nope"}))
-        .await;
+    let bad = tg.post("api/otp/send", json!({"email": "nope"})).await;
     assert_eq!(bad.status, 422);
     assert!(bad.json["errors"]["email"].is_array(), "{bad:?}");
 
-    let sent = wire
-        .post("thaaigroup", "api/otp/send", &TG, send.clone())
-        .await;
+    let sent = tg.post("api/otp/send", send.clone()).await;
     assert_eq!(sent.status, 200, "{sent:?}");
     assert_eq!(
         sent.json,
@@ -158,40 +182,27 @@ async fn thaaigroup_send_verify_and_its_documented_failures() {
     let code = wire.code("user@example.com");
     assert_eq!(code.len(), 6);
 
-    let again = wire
-        .post("thaaigroup", "api/otp/send", &TG, send.clone())
-        .await;
+    let again = tg.post("api/otp/send", send.clone()).await;
     assert_eq!(again.status, 429);
     assert_eq!(again.json["error_code"], "RESEND_COOLDOWN");
     let retry_after = again.json["retry_after"].as_u64().expect("retry_after");
     assert!((1..=30).contains(&retry_after), "{retry_after}");
 
     let verify = |otp: &str, purpose: &str| json!({"email": "user@example.com", "otp": otp, "purpose": purpose});
-    let other_purpose = wire
-        .post("thaaigroup", "api/otp/verify", &TG, verify(&code, "login"))
-        .await;
+    let other_purpose = tg.post("api/otp/verify", verify(&code, "login")).await;
     assert_eq!(other_purpose.status, 400);
     assert_eq!(other_purpose.json["error_code"], "OTP_INVALID");
 
-    let wrong_code = wire
-        .post(
-            "thaaigroup",
-            "api/otp/verify",
-            &TG,
-            verify(&wrong(&code), "signup"),
-        )
+    let wrong_code = tg
+        .post("api/otp/verify", verify(&wrong(&code), "signup"))
         .await;
     assert_eq!(wrong_code.status, 400);
     assert_eq!(wrong_code.json["message"], "Invalid or expired OTP");
 
-    let ok = wire
-        .post("thaaigroup", "api/otp/verify", &TG, verify(&code, "signup"))
-        .await;
+    let ok = tg.post("api/otp/verify", verify(&code, "signup")).await;
     assert_eq!(ok.json, json!({"ok": true, "verified": true}));
 
-    let reused = wire
-        .post("thaaigroup", "api/otp/verify", &TG, verify(&code, "signup"))
-        .await;
+    let reused = tg.post("api/otp/verify", verify(&code, "signup")).await;
     assert_eq!(reused.json["error_code"], "OTP_INVALID");
 }
 
@@ -203,52 +214,33 @@ async fn thaaigroup_expiry_attempts_and_quota() {
             .resend_cooldown(Duration::ZERO),
     )
     .await;
+    let tg = wire.api("thaaigroup", &TG);
     let verify = |otp: &str| json!({"email": "a@example.com", "otp": otp});
 
-    wire.post(
-        "thaaigroup",
-        "api/otp/send",
-        &TG,
-        json!({"email": "a@example.com"}),
-    )
-    .await;
+    tg.post("api/otp/send", json!({"email": "a@example.com"}))
+        .await;
     let code = wire.code("a@example.com");
     for _ in 0..3 {
-        wire.post("thaaigroup", "api/otp/verify", &TG, verify(&wrong(&code)))
-            .await;
+        tg.post("api/otp/verify", verify(&wrong(&code))).await;
     }
-    let burned = wire
-        .post("thaaigroup", "api/otp/verify", &TG, verify(&code))
-        .await;
+    let burned = tg.post("api/otp/verify", verify(&code)).await;
     assert_eq!(
         burned.json["error_code"], "OTP_INVALID",
         "three wrong codes burn it"
     );
 
-    wire.post(
-        "thaaigroup",
-        "api/otp/send",
-        &TG,
-        json!({"email": "a@example.com"}),
-    )
-    .await;
+    tg.post("api/otp/send", json!({"email": "a@example.com"}))
+        .await;
     let code = wire.code("a@example.com");
     wire.sandbox.advance(Duration::from_secs(301));
-    let expired = wire
-        .post("thaaigroup", "api/otp/verify", &TG, verify(&code))
-        .await;
+    let expired = tg.post("api/otp/verify", verify(&code)).await;
     assert_eq!(
         expired.json["error_code"], "OTP_INVALID",
         "expired looks like wrong"
     );
 
-    let quota = wire
-        .post(
-            "thaaigroup",
-            "api/otp/send",
-            &TG,
-            json!({"email": "b@example.com"}),
-        )
+    let quota = tg
+        .post("api/otp/send", json!({"email": "b@example.com"}))
         .await;
     assert_eq!(quota.status, 429);
     assert_eq!(quota.json["error_code"], "QUOTA_EXCEEDED");
@@ -272,33 +264,28 @@ const HV: [(&str, &str); 3] = [
 async fn hyperverge_email_otp_with_http_200_failures() {
     let wire = Wire::new().await;
     let send = json!({"email": "user@example.com", "otpLength": 6});
+    let hv = wire.api("hyperverge", &HV);
+    let hv_anon = wire.api("hyperverge", &[HV[2]]);
+    let hv_no_transaction = wire.api("hyperverge", &HV[..2]);
 
-    let no_auth = wire
-        .post("hyperverge", "sendOTPEmail", &[HV[2]], send.clone())
-        .await;
+    let no_auth = hv_anon.post("sendOTPEmail", send.clone()).await;
     assert_eq!(no_auth.status, 401);
     assert_eq!(
         no_auth.json,
         json!({"message": "Missing/Invalid credentials", "statusCode": 401, "status": "failure"})
     );
-    let no_transaction = wire
-        .post("hyperverge", "sendOTPEmail", &HV[..2], send.clone())
-        .await;
+    let no_transaction = hv_no_transaction.post("sendOTPEmail", send.clone()).await;
     assert_eq!(no_transaction.status, 400);
-    let five = wire
+    let five = hv
         .post(
-            "hyperverge",
             "sendOTPEmail",
-            &HV,
             json!({"email": "user@example.com", "otpLength": 5}),
         )
         .await;
     assert_eq!(five.status, 400);
     assert_eq!(five.json["status"], "failure");
 
-    let sent = wire
-        .post("hyperverge", "sendOTPEmail", &HV, send.clone())
-        .await;
+    let sent = hv.post("sendOTPEmail", send.clone()).await;
     assert_eq!(sent.status, 200, "{sent:?}");
     assert_eq!(sent.json["status"], "success");
     assert_eq!(sent.json["statusCode"], 200);
@@ -311,62 +298,41 @@ async fn hyperverge_email_otp_with_http_200_failures() {
     let code = wire.code("user@example.com");
 
     let verify = |otp: &str| json!({"reqId": req_id, "otp": otp, "email": "user@example.com"});
-    let wrong_code = wire
-        .post("hyperverge", "verifyOTPEmail", &HV, verify(&wrong(&code)))
-        .await;
+    let wrong_code = hv.post("verifyOTPEmail", verify(&wrong(&code))).await;
     assert_eq!(wrong_code.status, 200);
     assert_eq!(wrong_code.json["status"], "failure");
     assert_eq!(wrong_code.json["error"]["message"], "invalid otp");
 
-    let early = wire
-        .post(
-            "hyperverge",
-            "retryOTPEmail",
-            &HV,
-            json!({"reqId": req_id, "otpLength": 6}),
-        )
+    let early = hv
+        .post("retryOTPEmail", json!({"reqId": req_id, "otpLength": 6}))
         .await;
     assert_eq!(early.status, 429);
     assert_eq!(early.json["message"], "Rate limit exceeded");
 
-    let ok = wire
-        .post("hyperverge", "verifyOTPEmail", &HV, verify(&code))
-        .await;
+    let ok = hv.post("verifyOTPEmail", verify(&code)).await;
     assert_eq!(ok.json["status"], "success", "{ok:?}");
     assert_eq!(ok.json["result"]["status"], "success");
-    let reused = wire
-        .post("hyperverge", "verifyOTPEmail", &HV, verify(&code))
-        .await;
+    let reused = hv.post("verifyOTPEmail", verify(&code)).await;
     assert_eq!(reused.json["error"]["message"], "otp already verifed");
 
     wire.sandbox.advance(Duration::from_secs(31));
-    let sent = wire.post("hyperverge", "sendOTPEmail", &HV, send).await;
+    let sent = hv.post("sendOTPEmail", send).await;
     let req_id = sent.json["result"]["message"]
         .as_str()
         .expect("reqId")
         .to_owned();
     let first = wire.code("user@example.com");
     wire.sandbox.advance(Duration::from_secs(31));
-    let retried = wire
-        .post(
-            "hyperverge",
-            "retryOTPEmail",
-            &HV,
-            json!({"reqId": req_id, "otpLength": 4}),
-        )
+    let retried = hv
+        .post("retryOTPEmail", json!({"reqId": req_id, "otpLength": 4}))
         .await;
     assert_eq!(retried.json["result"]["message"], req_id.as_str());
     let second = wire.code("user@example.com");
     assert_eq!(second.len(), 4);
     assert_ne!(first, second);
     wire.sandbox.advance(Duration::from_secs(301));
-    let expired = wire
-        .post(
-            "hyperverge",
-            "verifyOTPEmail",
-            &HV,
-            json!({"reqId": req_id, "otp": second}),
-        )
+    let expired = hv
+        .post("verifyOTPEmail", json!({"reqId": req_id, "otp": second}))
         .await;
     assert_eq!(expired.json["error"]["message"], "OTP has expired");
 }
@@ -374,50 +340,38 @@ async fn hyperverge_email_otp_with_http_200_failures() {
 #[tokio::test]
 async fn hyperverge_mobile_otp() {
     let wire = Wire::new().await;
-    let nine = wire
+    let hv = wire.api("hyperverge", &HV);
+    let nine = hv
         .post(
-            "hyperverge",
             "verifyMobileSendOtp",
-            &HV,
             json!({"templateId": "t", "mobileNumber": "918919519"}),
         )
         .await;
     assert_eq!(nine.status, 400);
-    let no_template = wire
-        .post(
-            "hyperverge",
-            "verifyMobileSendOtp",
-            &HV,
-            json!({"mobileNumber": "9189195123"}),
-        )
+    let no_template = hv
+        .post("verifyMobileSendOtp", json!({"mobileNumber": "9189195123"}))
         .await;
     assert_eq!(no_template.status, 400);
 
-    let sent = wire
+    let sent = hv
         .post(
-            "hyperverge",
             "verifyMobileSendOtp",
-            &HV,
             json!({"templateId": "t", "mobileNumber": "9189195123", "otpLength": 5}),
         )
         .await;
     assert_eq!(sent.json["status"], "success", "{sent:?}");
     let code = wire.code("+919189195123");
     assert_eq!(code.len(), 5);
-    let bad_retry = wire
+    let bad_retry = hv
         .post(
-            "hyperverge",
             "resendOtp",
-            &HV,
             json!({"mobileNumber": "9189195123", "retryType": "sms"}),
         )
         .await;
     assert_eq!(bad_retry.status, 400);
-    let ok = wire
+    let ok = hv
         .post(
-            "hyperverge",
             "verifyMobileOtp",
-            &HV,
             json!({"mobileNumber": "9189195123", "otp": code}),
         )
         .await;
@@ -436,31 +390,29 @@ const GN: [(&str, &str); 2] = [
 async fn generic_send_verify_resend_and_management() {
     let wire = Wire::new().await;
     let send = json!({"appid": "sandbox-app", "recipient": "+5511999888777", "channel": "sms", "from": "YourApp"});
+    let gn = wire.api("generic", &GN);
+    let gn_anon = wire.api("generic", &[]);
 
-    let no_auth = wire.post("generic", "otp/send", &[], send.clone()).await;
+    let no_auth = gn_anon.post("otp/send", send.clone()).await;
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json["error"]["code"], "UNAUTHORIZED");
-    let other_app = wire
+    let other_app = gn
         .post(
-            "generic",
             "otp/send",
-            &GN,
             json!({"appid": "x", "recipient": "+5511999888777"}),
         )
         .await;
     assert_eq!(other_app.status, 403);
-    let bad_recipient = wire
+    let bad_recipient = gn
         .post(
-            "generic",
             "otp/send",
-            &GN,
             json!({"appid": "sandbox-app", "recipient": "5511999888777"}),
         )
         .await;
     assert_eq!(bad_recipient.status, 400);
     assert_eq!(bad_recipient.json["error"]["code"], "INVALID_RECIPIENT");
 
-    let sent = wire.post("generic", "otp/send", &GN, send.clone()).await;
+    let sent = gn.post("otp/send", send.clone()).await;
     assert_eq!(sent.status, 200, "{sent:?}");
     assert_eq!(sent.json["success"], true);
     assert_eq!(sent.json["status"], "sent");
@@ -473,19 +425,15 @@ async fn generic_send_verify_resend_and_management() {
     let code = wire.code("+5511999888777");
 
     let verify = |otp: &str| json!({"appid": "sandbox-app", "recipient": "+5511999888777", "otp_code": otp, "verification_id": id});
-    let wrong_code = wire
-        .post("generic", "otp/verify", &GN, verify(&wrong(&code)))
-        .await;
+    let wrong_code = gn.post("otp/verify", verify(&wrong(&code))).await;
     assert_eq!(wrong_code.status, 400);
     assert_eq!(wrong_code.json["error"]["code"], "INVALID_CODE");
     assert_eq!(wrong_code.json["attempts_remaining"], 2);
     assert_eq!(wrong_code.json["verified"], false);
 
-    let early = wire
+    let early = gn
         .post(
-            "generic",
             "otp/resend",
-            &GN,
             json!({"appid": "sandbox-app", "verification_id": id}),
         )
         .await;
@@ -498,22 +446,19 @@ async fn generic_send_verify_resend_and_management() {
         .unwrap();
     assert_eq!(early.json["retry_after"], header);
 
-    let ok = wire.post("generic", "otp/verify", &GN, verify(&code)).await;
+    let ok = gn.post("otp/verify", verify(&code)).await;
     assert_eq!(
         ok.json,
         json!({"success": true, "verified": true, "verification_id": id, "status": "verified"})
     );
-    let reused = wire.post("generic", "otp/verify", &GN, verify(&code)).await;
+    let reused = gn.post("otp/verify", verify(&code)).await;
     assert_eq!(reused.json["error"]["code"], "ALREADY_VERIFIED");
-    let unknown = wire
-        .post("generic", "otp/verify", &GN, json!({"appid": "sandbox-app", "otp_code": "123456", "verification_id": "otp_0000000000000000"}))
+    let unknown = gn.post("otp/verify", json!({"appid": "sandbox-app", "otp_code": "123456", "verification_id": "otp_0000000000000000"}))
         .await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json["error"]["code"], "VERIFICATION_NOT_FOUND");
 
-    let status = wire
-        .get("generic", &format!("otp/status?verification_id={id}"), &GN)
-        .await;
+    let status = gn.get(&format!("otp/status?verification_id={id}")).await;
     assert_eq!(status.json["status"], "verified");
     for path in [
         "otp/list",
@@ -522,16 +467,14 @@ async fn generic_send_verify_resend_and_management() {
         "otp/reports",
         "otp/rate-limits",
     ] {
-        let answer = wire.get("generic", path, &GN).await;
+        let answer = gn.get(path).await;
         assert_eq!(answer.status, 200, "{path}");
         assert_eq!(answer.json["success"], true, "{path}");
         assert!(!answer.json["data"].is_null(), "{path}");
     }
-    let list = wire.get("generic", "otp/list?status=verified", &GN).await;
+    let list = gn.get("otp/list?status=verified").await;
     assert_eq!(list.json["data"][0]["verification_id"], id.as_str());
-    let logs = wire
-        .get("generic", &format!("otp/logs?verification_id={id}"), &GN)
-        .await;
+    let logs = gn.get(&format!("otp/logs?verification_id={id}")).await;
     let events: Vec<&str> = logs.json["data"]
         .as_array()
         .unwrap()
@@ -551,27 +494,20 @@ async fn generic_auth_schemes_attempts_expiry_and_balance() {
         base64::engine::general_purpose::STANDARD.encode("sandbox-api-key:sandbox-api-secret");
     let basic = format!("Basic {pair}");
     let bearer = format!("Bearer {pair}");
+    let gn = wire.api("generic", &GN);
+    let gn_basic = wire.api("generic", &[("Authorization", &basic)]);
+    let gn_bearer = wire.api("generic", &[("Authorization", &bearer)]);
     let send = |to: &str| json!({"appid": "sandbox-app", "recipient": to, "channel": "whatsapp"});
 
-    let sent = wire
-        .post(
-            "generic",
-            "otp/send",
-            &[("Authorization", &basic)],
-            send("+5511999888001"),
-        )
-        .await;
+    let sent = gn_basic.post("otp/send", send("+5511999888001")).await;
     assert_eq!(sent.status, 200, "basic auth: {sent:?}");
     let id = sent.json["verification_id"].as_str().unwrap().to_owned();
     let code = wire.code("+5511999888001");
     let verify =
         |otp: &str| json!({"appid": "sandbox-app", "otp_code": otp, "verification_id": id});
-    let auth = [("Authorization", bearer.as_str())];
     let mut codes = Vec::new();
     for _ in 0..4 {
-        let answer = wire
-            .post("generic", "otp/verify", &auth, verify(&wrong(&code)))
-            .await;
+        let answer = gn_bearer.post("otp/verify", verify(&wrong(&code))).await;
         codes.push(
             answer.json["error"]["code"]
                 .as_str()
@@ -588,34 +524,24 @@ async fn generic_auth_schemes_attempts_expiry_and_balance() {
             "MAX_ATTEMPTS_EXCEEDED"
         ]
     );
-    let status = wire
-        .get(
-            "generic",
-            &format!("otp/status?verification_id={id}"),
-            &auth,
-        )
+    let status = gn_bearer
+        .get(&format!("otp/status?verification_id={id}"))
         .await;
     assert_eq!(status.json["status"], "failed");
 
-    let sent = wire
-        .post("generic", "otp/send", &GN, send("+5511999888002"))
-        .await;
+    let sent = gn.post("otp/send", send("+5511999888002")).await;
     let id2 = sent.json["verification_id"].as_str().unwrap().to_owned();
     let code2 = wire.code("+5511999888002");
     wire.sandbox.advance(Duration::from_secs(301));
-    let expired = wire
+    let expired = gn
         .post(
-            "generic",
             "otp/verify",
-            &GN,
             json!({"appid": "sandbox-app", "otp_code": code2, "verification_id": id2}),
         )
         .await;
     assert_eq!(expired.json["error"]["code"], "OTP_EXPIRED");
 
-    let broke = wire
-        .post("generic", "otp/send", &GN, send("+5511999888003"))
-        .await;
+    let broke = gn.post("otp/send", send("+5511999888003")).await;
     assert_eq!(broke.status, 402);
     assert_eq!(broke.json["error"]["code"], "INSUFFICIENT_BALANCE");
 }
@@ -654,50 +580,33 @@ fn clock_secs(time: &str) -> i64 {
 #[tokio::test]
 async fn thundersms_send_check_search() {
     let wire = Wire::new().await;
-    let no_auth = wire
-        .post(
-            "thundersms",
-            "verify/send",
-            &[],
-            thunder_send("919189195123", 5, None),
-        )
+    let ts = wire.api("thundersms", &TS);
+    let ts_anon = wire.api("thundersms", &[]);
+    let no_auth = ts_anon
+        .post("verify/send", thunder_send("919189195123", 5, None))
         .await;
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json, json!({"message": "Unauthenticated."}));
 
-    let plus = wire
-        .post(
-            "thundersms",
-            "verify/send",
-            &TS,
-            thunder_send("+919189195123", 5, None),
-        )
+    let plus = ts
+        .post("verify/send", thunder_send("+919189195123", 5, None))
         .await;
     assert_eq!(plus.status, 422);
     assert!(
         plus.json["errors"]["channels.0.recipient.to"].is_array(),
         "{plus:?}"
     );
-    let short_token = wire
-        .post(
-            "thundersms",
-            "verify/send",
-            &TS,
-            thunder_send("919189195123", 5, Some("1234")),
-        )
+    let short_token = ts
+        .post("verify/send", thunder_send("919189195123", 5, Some("1234")))
         .await;
     assert_eq!(short_token.status, 422);
     assert!(short_token.json["errors"]["payload.token"].is_array());
-    let no_channels = wire
-        .post("thundersms", "verify/send", &TS, json!({"payload": {}}))
-        .await;
+    let no_channels = ts.post("verify/send", json!({"payload": {}})).await;
     assert_eq!(no_channels.status, 422);
 
-    let sent = wire
+    let sent = ts
         .post(
-            "thundersms",
             "verify/send",
-            &TS,
             thunder_send("919189195123", 5, Some("12345")),
         )
         .await;
@@ -718,28 +627,22 @@ async fn thundersms_send_check_search() {
     );
 
     let check = |token: &str| format!("verify/check/{id}/{token}");
-    let invalid = wire.get("thundersms", &check("54321"), &TS).await;
+    let invalid = ts.get(&check("54321")).await;
     assert_eq!(invalid.status, 200);
     assert_eq!(invalid.json, json!({"id": id, "status": "invalid"}));
-    let success = wire.get("thundersms", &check("12345"), &TS).await;
+    let success = ts.get(&check("12345")).await;
     assert_eq!(success.json["status"], "success");
-    let again = wire.get("thundersms", &check("12345"), &TS).await;
+    let again = ts.get(&check("12345")).await;
     assert_eq!(again.json["status"], "OTP already verified");
-    let unknown = wire
-        .get(
-            "thundersms",
-            "verify/check/00000000-0000-4000-a000-000000000000/12345",
-            &TS,
-        )
+    let unknown = ts
+        .get("verify/check/00000000-0000-4000-a000-000000000000/12345")
         .await;
     assert_eq!(unknown.json["status"], "failed");
 
-    let search = wire
-        .get(
-            "thundersms",
-            &format!("verify/search/{id}?access_token=sandbox-thundersms-token"),
-            &[],
-        )
+    let search = ts_anon
+        .get(&format!(
+            "verify/search/{id}?access_token=sandbox-thundersms-token"
+        ))
         .await;
     assert_eq!(search.status, 200, "access_token query: {search:?}");
     assert_eq!(search.json["status"], "verified");
@@ -748,25 +651,19 @@ async fn thundersms_send_check_search() {
     assert_eq!(channels.len(), 4);
     assert_eq!(channels[0]["channel"], "whatsapp");
     assert!(channels[1]["status"].is_null());
-    let missing = wire.get("thundersms", "verify/search/nope", &TS).await;
+    let missing = ts.get("verify/search/nope").await;
     assert_eq!(missing.status, 404);
 
-    let early = wire
-        .post(
-            "thundersms",
-            "verify/send",
-            &TS,
-            thunder_send("919189195123", 6, None),
-        )
+    let early = ts
+        .post("verify/send", thunder_send("919189195123", 6, None))
         .await;
     assert_eq!(early.status, 429);
     assert!(early.headers.contains_key("retry-after"));
 
-    let overridden = wire
-        .call(
+    let overridden = ts
+        .send(
             "GET",
-            &wire.url("thundersms", "verify/send?_method=POST"),
-            &TS,
+            "verify/send?_method=POST",
             Some(&thunder_send("919189195124", 6, None)),
         )
         .await;
@@ -774,9 +671,7 @@ async fn thundersms_send_check_search() {
     let id = overridden.json["id"].as_str().unwrap().to_owned();
     let code = wire.code("+919189195124");
     wire.sandbox.advance(Duration::from_secs(121));
-    let expired = wire
-        .get("thundersms", &format!("verify/check/{id}/{code}"), &TS)
-        .await;
+    let expired = ts.get(&format!("verify/check/{id}/{code}")).await;
     assert_eq!(expired.json["status"], "expired");
 }
 
@@ -808,73 +703,48 @@ fn grant(phone: &str, otp_token: &str, otp: &str, auto_signup: bool) -> Value {
 async fn tencent_send_and_login_grant() {
     let wire = Wire::new().await;
     let basic = tencent_basic("sandbox-client-id", "sandbox-client-secret");
-    let auth = [("Authorization", basic.as_str())];
+    let tc = wire.api("tencent_ciam", &[("Authorization", &basic)]);
+    let tc_anon = wire.api("tencent_ciam", &[]);
     let login = |phone: &str| json!({"usage": "login", "phone_number": phone, "auth_source_id": "sandbox-otp-auth-source"});
 
-    let no_auth = wire
-        .post("tencent_ciam", "otp/send", &[], login("13612345678"))
-        .await;
+    let no_auth = tc_anon.post("otp/send", login("13612345678")).await;
     assert_eq!(no_auth.status, 401);
     assert_eq!(no_auth.json["error"], "invalid_client");
     let wrong_secret = tencent_basic("sandbox-client-id", "nope");
-    let refused = wire
-        .post(
-            "tencent_ciam",
-            "otp/send",
-            &[("Authorization", &wrong_secret)],
-            login("13612345678"),
-        )
-        .await;
+    let tc_wrong = wire.api("tencent_ciam", &[("Authorization", &wrong_secret)]);
+    let refused = tc_wrong.post("otp/send", login("13612345678")).await;
     assert_eq!(refused.status, 401);
 
-    let e164 = wire
-        .post("tencent_ciam", "otp/send", &auth, login("+8613612345678"))
-        .await;
+    let e164 = tc.post("otp/send", login("+8613612345678")).await;
     assert_eq!(e164.status, 400);
     assert_eq!(e164.json["error"], "malformed_phone_number");
-    let bad_email = wire
-        .post(
-            "tencent_ciam",
-            "otp/send",
-            &auth,
-            json!({"usage": "signup", "email": "nope"}),
-        )
+    let bad_email = tc
+        .post("otp/send", json!({"usage": "signup", "email": "nope"}))
         .await;
     assert_eq!(bad_email.json["error"], "malformed_email");
-    let no_source = wire
-        .post(
-            "tencent_ciam",
-            "otp/send",
-            &auth,
-            json!({"phone_number": "13612345678"}),
-        )
+    let no_source = tc
+        .post("otp/send", json!({"phone_number": "13612345678"}))
         .await;
     assert_eq!(
         no_source.json["error"], "invalid_request",
         "login is the default usage"
     );
-    let other_source = wire
+    let other_source = tc
         .post(
-            "tencent_ciam",
             "otp/send",
-            &auth,
             json!({"phone_number": "13612345678", "auth_source_id": "x"}),
         )
         .await;
     assert_eq!(other_source.json["error"], "invalid_auth_source");
 
-    let sent = wire
-        .post("tencent_ciam", "otp/send", &auth, login("13612345678"))
-        .await;
+    let sent = tc.post("otp/send", login("13612345678")).await;
     assert_eq!(sent.status, 200, "{sent:?}");
     let otp_token = sent.json["otp_token"]
         .as_str()
         .expect("otp_token")
         .to_owned();
     let code = wire.code("+8613612345678");
-    let again = wire
-        .post("tencent_ciam", "otp/send", &auth, login("13612345678"))
-        .await;
+    let again = tc.post("otp/send", login("13612345678")).await;
     assert_eq!(again.status, 400);
     assert_eq!(again.json["error"], "sms_rate_limit_exceeded");
     assert_eq!(
@@ -884,16 +754,12 @@ async fn tencent_send_and_login_grant() {
 
     let mut bad_client = grant("13612345678", &otp_token, &code, true);
     bad_client["client_secret"] = json!("nope");
-    let bad_client = wire
-        .post("tencent_ciam", "oauth2/token", &[], bad_client)
-        .await;
+    let bad_client = tc_anon.post("oauth2/token", bad_client).await;
     assert_eq!(bad_client.status, 401);
     assert_eq!(bad_client.json["error"], "invalid_client");
-    let wrong_code = wire
+    let wrong_code = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant("13612345678", &otp_token, &wrong(&code), true),
         )
         .await;
@@ -902,11 +768,9 @@ async fn tencent_send_and_login_grant() {
         wrong_code.json,
         json!({"error": "invalid_grant", "error_description": "Unknown or expired OTP"})
     );
-    let other_phone = wire
+    let other_phone = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant("13612345679", &otp_token, &code, true),
         )
         .await;
@@ -915,42 +779,31 @@ async fn tencent_send_and_login_grant() {
         other_phone.json["error_description"],
         "Mismatched OTP token and OTP sending parameters"
     );
-    let unknown_token = wire
-        .post(
-            "tencent_ciam",
-            "oauth2/token",
-            &[],
-            grant("13612345678", "nope", &code, true),
-        )
+    let unknown_token = tc_anon
+        .post("oauth2/token", grant("13612345678", "nope", &code, true))
         .await;
     assert_eq!(
         unknown_token.json["error_description"],
         "Unknown or expired otp_token"
     );
-    let no_user = wire
+    let no_user = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant("13612345678", &otp_token, &code, false),
         )
         .await;
     assert_eq!(no_user.json["error_description"], "User not found");
 
     wire.sandbox.advance(Duration::from_secs(31));
-    let sent = wire
-        .post("tencent_ciam", "otp/send", &auth, login("13612345678"))
-        .await;
+    let sent = tc.post("otp/send", login("13612345678")).await;
     let otp_token = sent.json["otp_token"]
         .as_str()
         .expect("otp_token")
         .to_owned();
     let code = wire.code("+8613612345678");
-    let tokens = wire
+    let tokens = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant("13612345678", &otp_token, &code, true),
         )
         .await;
@@ -965,11 +818,9 @@ async fn tencent_send_and_login_grant() {
             "{key} is a JWT"
         );
     }
-    let reused = wire
+    let reused = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant("13612345678", &otp_token, &code, true),
         )
         .await;
@@ -979,26 +830,20 @@ async fn tencent_send_and_login_grant() {
     );
 
     wire.sandbox.advance(Duration::from_secs(31));
-    let taken = wire
+    let taken = tc
         .post(
-            "tencent_ciam",
             "otp/send",
-            &auth,
             json!({"usage": "signup", "phone_number": "13612345678"}),
         )
         .await;
     assert_eq!(taken.json["error"], "phone_number_is_used");
 
-    let sent = wire
-        .post("tencent_ciam", "otp/send", &auth, login("13612345670"))
-        .await;
+    let sent = tc.post("otp/send", login("13612345670")).await;
     let otp_token = sent.json["otp_token"].as_str().unwrap().to_owned();
     wire.sandbox.advance(Duration::from_secs(301));
-    let old = wire
+    let old = tc_anon
         .post(
-            "tencent_ciam",
             "oauth2/token",
-            &[],
             grant(
                 "13612345670",
                 &otp_token,
@@ -1017,54 +862,35 @@ async fn tencent_send_and_login_grant() {
 async fn tencent_reset_password_consumes_the_code() {
     let wire = Wire::new().await;
     let basic = tencent_basic("sandbox-client-id", "sandbox-client-secret");
-    let auth = [("Authorization", basic.as_str())];
+    let tc = wire.api("tencent_ciam", &[("Authorization", &basic)]);
     let send = json!({"usage": "reset_password", "email": "MOCK_USERNAME@example.com"});
     let reset = |token: &str, otp: &str, password: &str| json!({"password": password, "email": "mock_username@example.com", "email_otp": otp, "email_otp_token": token});
 
-    let sent = wire
-        .post("tencent_ciam", "otp/send", &auth, send.clone())
-        .await;
+    let sent = tc.post("otp/send", send.clone()).await;
     let token = sent.json["otp_token"].as_str().unwrap().to_owned();
     let code = wire.code("mock_username@example.com");
     assert_eq!(code.len(), 6, "6 digits without an auth source");
-    let weak = wire
-        .post(
-            "tencent_ciam",
-            "reset_user_password",
-            &auth,
-            reset(&token, &code, "short"),
-        )
+    let weak = tc
+        .post("reset_user_password", reset(&token, &code, "short"))
         .await;
     assert_eq!(weak.json["error"], "invalid_new_password");
-    let done = wire
-        .post(
-            "tencent_ciam",
-            "reset_user_password",
-            &auth,
-            reset(&token, &code, "n3w-passw0rd"),
-        )
+    let done = tc
+        .post("reset_user_password", reset(&token, &code, "n3w-passw0rd"))
         .await;
     assert_eq!(done.status, 200, "{done:?}");
     assert!(done.text.is_empty());
 
-    let sent = wire.post("tencent_ciam", "otp/send", &auth, send).await;
+    let sent = tc.post("otp/send", send).await;
     let token = sent.json["otp_token"].as_str().unwrap().to_owned();
     let code = wire.code("mock_username@example.com");
-    let same = wire
-        .post(
-            "tencent_ciam",
-            "reset_user_password",
-            &auth,
-            reset(&token, &code, "n3w-passw0rd"),
-        )
+    let same = tc
+        .post("reset_user_password", reset(&token, &code, "n3w-passw0rd"))
         .await;
     assert_eq!(same.json["error"], "recurrent_password");
     wire.sandbox.advance(Duration::from_secs(61));
-    let late = wire
+    let late = tc
         .post(
-            "tencent_ciam",
             "reset_user_password",
-            &auth,
             reset(&token, &code, "0ther-passw0rd"),
         )
         .await;
@@ -1146,27 +972,12 @@ async fn forced_failures_answer_each_providers_documented_shape() {
     }
     // Over HTTP too, for processes that cannot call fail_next.
     let queued = wire
-        .call(
-            "POST",
-            &format!(
-                "{}/_sandbox/fail/generic/quota_exceeded",
-                wire.sandbox.url()
-            ),
-            &[],
-            None,
-        )
+        .root("POST", "_sandbox/fail/generic/quota_exceeded")
         .await;
     assert_eq!(queued.status, 200);
-    let answer = wire.post("generic", "otp/send", &GN, json!({})).await;
+    let answer = wire.api("generic", &GN).post("otp/send", json!({})).await;
     assert_eq!(answer.json["error"]["code"], "INSUFFICIENT_BALANCE");
-    let unknown = wire
-        .call(
-            "POST",
-            &format!("{}/_sandbox/fail/generic/meltdown", wire.sandbox.url()),
-            &[],
-            None,
-        )
-        .await;
+    let unknown = wire.root("POST", "_sandbox/fail/generic/meltdown").await;
     assert_eq!(unknown.status, 404);
 }
 
@@ -1201,14 +1012,7 @@ async fn garbage_requests_get_answers_not_panics() {
             }
         }
     }
-    let stranger = wire
-        .call(
-            "GET",
-            &format!("{}/elsewhere", wire.sandbox.url()),
-            &[],
-            None,
-        )
-        .await;
+    let stranger = wire.root("GET", "elsewhere").await;
     assert_eq!(stranger.status, 404);
 }
 
