@@ -151,6 +151,47 @@ impl Call<'_> {
         }
     }
 
+    /// Issues a code under `key` and answers the send envelope with `message` as the result.
+    fn issue(
+        &self,
+        key: &str,
+        recipient: &str,
+        length: usize,
+        ttl: Duration,
+        message: &str,
+    ) -> Reply {
+        let issued = self.cx.issue(NewCode {
+            provider: ID,
+            key,
+            recipient,
+            cooldown: Some(recipient),
+            length,
+            ttl,
+            code: None,
+            meta: Map::new(),
+        });
+        match issued {
+            Ok(_) => self.success(json!({"type": "success", "message": message})),
+            Err(gate) => self.gate(gate),
+        }
+    }
+
+    /// Sends the code under `key` again (retry / resend), `length` digits or as before.
+    fn reissue(&self, key: &str, unknown: &str, length: Option<usize>, message: &str) -> Reply {
+        let Some(previous) = self.cx.lookup(ID, key) else {
+            return self.refused(unknown);
+        };
+        // Throttling comes before the business rules, as in a rate-limiting middleware.
+        if self.cx.cooldown_left(ID, &previous.recipient).is_some() {
+            return rate_limited();
+        }
+        if previous.used {
+            return self.refused("otp already verifed");
+        }
+        let length = length.unwrap_or(previous.code.len());
+        self.issue(key, &previous.recipient, length, previous.ttl, message)
+    }
+
     fn verdict(&self, check: Option<Check>, unknown: &str) -> Reply {
         match check {
             None => self.refused(unknown),
@@ -220,20 +261,8 @@ fn send_email(call: &Call<'_>) -> Reply {
     }
     let req_id = random_hex(24);
     let email = email.to_lowercase();
-    let issued = call.cx.issue(NewCode {
-        provider: ID,
-        key: &email_key(&req_id),
-        recipient: &email,
-        cooldown: Some(&email),
-        length,
-        ttl: call.cx.options.code_ttl,
-        code: None,
-        meta: Map::new(),
-    });
-    match issued {
-        Ok(_) => call.success(json!({"type": "success", "message": req_id})),
-        Err(gate) => call.gate(gate),
-    }
+    let ttl = call.cx.options.code_ttl;
+    call.issue(&email_key(&req_id), &email, length, ttl, &req_id)
 }
 
 fn retry_email(call: &Call<'_>) -> Reply {
@@ -247,31 +276,7 @@ fn retry_email(call: &Call<'_>) -> Reply {
     if let Err(reply) = call.optional_string("widgetId") {
         return reply;
     }
-    let key = email_key(&req_id);
-    let Some(previous) = call.cx.lookup(ID, &key) else {
-        return call.refused("Invalid reqId");
-    };
-    // Throttling comes before the business rules, as in a rate-limiting middleware.
-    if call.cx.cooldown_left(ID, &previous.recipient).is_some() {
-        return rate_limited();
-    }
-    if previous.used {
-        return call.refused("otp already verifed");
-    }
-    let issued = call.cx.issue(NewCode {
-        provider: ID,
-        key: &key,
-        recipient: &previous.recipient,
-        cooldown: Some(&previous.recipient),
-        length,
-        ttl: call.cx.options.code_ttl,
-        code: None,
-        meta: Map::new(),
-    });
-    match issued {
-        Ok(_) => call.success(json!({"type": "success", "message": req_id})),
-        Err(gate) => call.gate(gate),
-    }
+    call.reissue(&email_key(&req_id), "Invalid reqId", Some(length), &req_id)
 }
 
 fn verify_email(call: &Call<'_>) -> Reply {
@@ -319,20 +324,14 @@ fn send_mobile(call: &Call<'_>) -> Reply {
             _ => return invalid("otpExpiry must be a number of minutes"),
         },
     };
-    let issued = call.cx.issue(NewCode {
-        provider: ID,
-        key: &mobile_key(&number),
-        recipient: &format!("+91{number}"),
-        cooldown: Some(&number),
+    let recipient = format!("+91{number}");
+    call.issue(
+        &mobile_key(&number),
+        &recipient,
         length,
         ttl,
-        code: None,
-        meta: Map::new(),
-    });
-    match issued {
-        Ok(_) => call.success(json!({"type": "success", "message": random_hex(24)})),
-        Err(gate) => call.gate(gate),
-    }
+        &random_hex(24),
+    )
 }
 
 fn verify_mobile(call: &Call<'_>) -> Reply {
@@ -360,28 +359,10 @@ fn resend_mobile(call: &Call<'_>) -> Reply {
         Some(Value::String(kind)) if kind == "voice" || kind == "text" => {}
         Some(_) => return invalid("retryType must be voice or text"),
     }
-    let key = mobile_key(&number);
-    let Some(previous) = call.cx.lookup(ID, &key) else {
-        return call.refused("Invalid mobileNumber");
-    };
-    if call.cx.cooldown_left(ID, &number).is_some() {
-        return rate_limited();
-    }
-    if previous.used {
-        return call.refused("otp already verifed");
-    }
-    let issued = call.cx.issue(NewCode {
-        provider: ID,
-        key: &key,
-        recipient: &previous.recipient,
-        cooldown: Some(&number),
-        length: previous.code.len(),
-        ttl: previous.ttl,
-        code: None,
-        meta: Map::new(),
-    });
-    match issued {
-        Ok(_) => call.success(json!({"type": "success", "message": random_hex(24)})),
-        Err(gate) => call.gate(gate),
-    }
+    call.reissue(
+        &mobile_key(&number),
+        "Invalid mobileNumber",
+        None,
+        &random_hex(24),
+    )
 }
