@@ -1040,3 +1040,30 @@ async fn dropping_the_sandbox_stops_the_server() {
     }
     assert!(refused, "the server still answers after drop");
 }
+
+#[tokio::test]
+async fn extreme_options_and_clock_jumps_do_not_break_the_server() {
+    let options = SandboxOptions::default()
+        .code_ttl(Duration::MAX)
+        .resend_cooldown(Duration::MAX)
+        .max_attempts(u32::MAX);
+    let wire = Wire::with(options).await;
+    let tg = wire.api("thaaigroup", &TG);
+    let send = json!({"email": "far@example.com"});
+    assert_eq!(tg.post("api/otp/send", send.clone()).await.status, 200);
+    let again = tg.post("api/otp/send", send).await;
+    assert_eq!(again.json["error_code"], "RESEND_COOLDOWN");
+    assert!(again.json["retry_after"]
+        .as_u64()
+        .is_some_and(|s| s > 1_000_000));
+    let code = wire.code("far@example.com");
+    wire.sandbox.advance(Duration::MAX);
+    wire.sandbox.advance(Duration::MAX);
+    let late = tg
+        .post(
+            "api/otp/verify",
+            json!({"email": "far@example.com", "otp": code}),
+        )
+        .await;
+    assert_eq!(late.json["error_code"], "OTP_INVALID", "{late:?}");
+}

@@ -437,7 +437,7 @@ impl Sandbox {
     /// this much time had passed. Lets tests see expiry without sleeping.
     pub fn advance(&self, by: Duration) {
         let mut state = self.shared.lock();
-        state.clock_offset = state.clock_offset.saturating_add(by);
+        state.clock_offset = state.clock_offset.saturating_add(by).min(CENTURY);
     }
 }
 
@@ -829,7 +829,7 @@ impl Otp {
     }
 
     fn wall_expiry(&self) -> SystemTime {
-        self.issued_wall + self.ttl
+        later(self.issued_wall, self.ttl)
     }
 }
 
@@ -893,22 +893,22 @@ impl Shared {
 
     /// The sandbox clock (real time plus [`Sandbox::advance`]).
     fn now(&self) -> Instant {
-        Instant::now() + self.lock().clock_offset
+        later(Instant::now(), self.lock().clock_offset)
     }
 
     fn wall_now(&self) -> SystemTime {
-        SystemTime::now() + self.lock().clock_offset
+        later(SystemTime::now(), self.lock().clock_offset)
     }
 
     /// Issues a code unless the cooldown or quota says no; replaces any code under the same key.
     fn issue(&self, new: NewCode<'_>) -> Result<Otp, Gate> {
         let mut state = self.lock();
-        let now = Instant::now() + state.clock_offset;
-        let wall = SystemTime::now() + state.clock_offset;
+        let now = later(Instant::now(), state.clock_offset);
+        let wall = later(SystemTime::now(), state.clock_offset);
         let cooldown_key = new.cooldown.map(|k| format!("{}:{k}", new.provider));
         if let Some(key) = &cooldown_key {
             if let Some(last) = state.last_sent.get(key) {
-                let ready = *last + self.options.resend_cooldown;
+                let ready = later(*last, self.options.resend_cooldown);
                 if now < ready {
                     return Err(Gate::Cooldown(ready - now));
                 }
@@ -927,7 +927,7 @@ impl Shared {
             recipient: normalize(new.recipient),
             issued_at: now,
             issued_wall: wall,
-            expires_at: now + new.ttl,
+            expires_at: later(now, new.ttl),
             ttl: new.ttl,
             attempts: 0,
             used: false,
@@ -965,9 +965,9 @@ impl Shared {
     /// How long before this recipient may be sent another code, if it may not yet.
     fn cooldown_left(&self, provider: &str, key: &str) -> Option<Duration> {
         let state = self.lock();
-        let now = Instant::now() + state.clock_offset;
+        let now = later(Instant::now(), state.clock_offset);
         let last = *state.last_sent.get(&format!("{provider}:{key}"))?;
-        (last + self.options.resend_cooldown)
+        later(last, self.options.resend_cooldown)
             .checked_duration_since(now)
             .filter(|left| !left.is_zero())
     }
@@ -980,8 +980,8 @@ impl Shared {
     /// Checks a typed code against the one stored under this key, counting a wrong one.
     fn check(&self, provider: &'static str, key: &str, typed: &str) -> Option<(Check, Otp)> {
         let mut state = self.lock();
-        let now = Instant::now() + state.clock_offset;
-        let wall = SystemTime::now() + state.clock_offset;
+        let now = later(Instant::now(), state.clock_offset);
+        let wall = later(SystemTime::now(), state.clock_offset);
         let max = self.options.max_attempts;
         let otp = state.otps.get_mut(&format!("{provider}:{key}"))?;
         let check = match otp.state(now, max) {
@@ -1106,6 +1106,15 @@ fn random_uuid() -> String {
     )
 }
 
+/// The longest span the sandbox adds to a clock reading; options and [`Sandbox::advance`]
+/// beyond it are treated as it.
+const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// `at + by`, with `by` capped at a century so that no option can overflow the clock.
+fn later<T: std::ops::Add<Duration, Output = T> + Copy>(at: T, by: Duration) -> T {
+    at + by.min(CENTURY)
+}
+
 /// A string, or a number written as a string (codes and lengths arrive both ways).
 fn string_or_number(value: Option<&Value>) -> Option<String> {
     match value? {
@@ -1140,7 +1149,9 @@ fn is_email(text: &str) -> bool {
 
 /// Whole seconds, rounded up (a client told "wait 0 s" would ask again at once).
 fn ceil_secs(duration: Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
 }
 
 /// Seconds since the Unix epoch.
@@ -1183,7 +1194,7 @@ fn rfc3339(at: SystemTime) -> String {
 
 /// `2023-12-05 08:24:48` at a fixed offset from UTC, with no zone written.
 fn naive_time(at: SystemTime, offset_secs: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(unix(at) + offset_secs);
+    let (y, mo, d, h, mi, s) = civil(unix(at).saturating_add(offset_secs));
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
 }
 

@@ -361,8 +361,7 @@ fn token(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
     let issuer = format!("{}{}", cx.origin, PREFIX.trim_end_matches('/'));
     let subject = format!("sandbox-user-{}", &random_hex(16));
     let now = unix(cx.wall_now());
-    let claims =
-        json!({"iss": issuer, "sub": subject, "aud": CLIENT_ID, "iat": now, "exp": now + 299});
+    let claims = json!({"iss": issuer, "sub": subject, "aud": CLIENT_ID, "iat": now, "exp": now.saturating_add(299)});
     Reply::json(
         200,
         json!({
