@@ -46,10 +46,18 @@ impl SignUp<'_> {
         self.provider.verify(&handle, code).await.map(|_| ())
     }
 
-    /// "Send me another code".
+    /// "Send me another code". Where the provider has no resend call (`unsupported`), send
+    /// again to the same recipient for the same purpose, as its error says.
     async fn resend(&self, session: &str) -> Result<(), Error> {
         let handle = Verification::from_token(session)?;
-        self.provider.resend(&handle).await.map(|_| ())
+        match self.provider.resend(&handle).await {
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                let mut request = SendRequest::new(handle.recipient().clone());
+                request.purpose = handle.purpose().cloned();
+                self.provider.send(&request).await.map(|_| ())
+            }
+            other => other.map(|_| ()),
+        }
     }
 }
 
