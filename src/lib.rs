@@ -36,6 +36,9 @@
 //! ```
 //!
 //! Secrets ([`Secret`]) print as `***`; recipients print masked; provider messages are scrubbed.
+//!
+//! With the `sandbox` feature, `otpkit::sandbox::Sandbox` is a local stand-in for all five
+//! providers (`cargo run --example quickstart` walks through it).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -55,6 +58,8 @@ pub mod secret;
 #[path = "../providers/mod.rs"]
 pub mod providers;
 
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 #[cfg(feature = "testing")]
 pub mod testing;
 

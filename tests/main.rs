@@ -3,5 +3,7 @@
 mod cli;
 mod generic_manage;
 mod replay;
+mod sandbox_flow;
+mod sandbox_wire;
 mod secrets;
 mod transport;
