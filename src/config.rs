@@ -12,6 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
+use crate::adapter::{Adapter, Client};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
@@ -139,18 +140,48 @@ pub fn check_header_value(key: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A provider's own settings: the keys beyond [`CommonConfig`], and how to build the provider.
-/// Each provider module implements it for its `Config`.
+/// A provider's own settings: the keys beyond [`CommonConfig`], and how they make the
+/// provider's adapter. Each provider module implements it for its `Config`; `build` is the same
+/// for all of them.
+///
+/// ```
+/// use otpkit::providers::thaaigroup::Config;
+/// use otpkit::{CommonConfig, HttpOptions, OtpProvider, ProviderSettings};
+///
+/// let client = Config::new("id", "secret", "example.com")
+///     .build(&CommonConfig::default(), &HttpOptions::default())?;
+/// assert_eq!(client.id(), "thaaigroup");
+/// # Ok::<(), otpkit::Error>(())
+/// ```
 pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
-    /// The provider id, also the config tag.
-    const ID: &'static str;
+    /// The adapter these settings make.
+    type Adapter: Adapter;
 
-    /// Checks every value and builds the provider.
+    /// The documented base URL, or `None` where `base_url` is required.
+    const DEFAULT_BASE_URL: Option<&'static str>;
+
+    /// Checks the provider's own keys and makes its adapter for `base_url`.
+    fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
+
+    /// Checks every value (the common keys first) and builds the typed client.
+    fn build(
+        &self,
+        common: &CommonConfig,
+        options: &HttpOptions,
+    ) -> Result<Client<Self::Adapter>, Error> {
+        let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
+        let adapter = self.adapter(endpoint.base_url)?;
+        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+    }
+
+    /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
     fn build_provider(
         &self,
         common: &CommonConfig,
         options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error>;
+    ) -> Result<Box<dyn OtpProvider>, Error> {
+        Ok(Box::new(self.build(common, options)?))
+    }
 }
 
 /// One provider's configuration: the common keys plus the provider's own.

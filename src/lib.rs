@@ -64,7 +64,7 @@ pub mod sandbox;
 pub mod testing;
 
 pub use adapter::{Adapter, Client};
-pub use config::{provider_ids, CommonConfig, ProviderConfig};
+pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use otpkit::providers::generic::{AuthMode, Config, Filters, Generic};
 use otpkit::{
-    Channel, CommonConfig, ErrorKind, HttpOptions, Phone, RetryPolicy, VerificationState,
+    Channel, CommonConfig, ErrorKind, HttpOptions, Phone, ProviderSettings, RetryPolicy,
+    VerificationState,
 };
 use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};

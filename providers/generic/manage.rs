@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! use otpkit::providers::generic::{Config, Filters};
-//! use otpkit::{CommonConfig, HttpOptions, VerificationState};
+//! use otpkit::{CommonConfig, HttpOptions, ProviderSettings, VerificationState};
 //!
 //! # async fn run() -> Result<(), otpkit::Error> {
 //! let mut common = CommonConfig::default();

@@ -43,14 +43,13 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::Error;
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::http::{endpoint, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
-    Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport,
-    VerificationState, Verified,
+    Channel, OtpCode, Purpose, SendReceipt, SendRequest, StatusReport, VerificationState, Verified,
 };
 use crate::recipient::{Phone, Recipient};
 use crate::secret::Secret;
@@ -191,13 +190,6 @@ impl Config {
         self
     }
 
-    /// Checks every value and builds the typed client. `base_url` is required.
-    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<Generic, Error> {
-        let endpoint = common.resolve(None)?;
-        let adapter = GenericAdapter::new(endpoint.base_url, self)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
-    }
-
     /// Checks every key except `base_url`; returns the channel to use by default.
     fn check(&self) -> Result<Channel, Error> {
         check_header_value("app_id", self.app_id.expose())?;
@@ -241,15 +233,13 @@ impl Config {
     }
 }
 
+/// `base_url` is required: no public host is documented.
 impl ProviderSettings for Config {
-    const ID: &'static str = ID;
+    type Adapter = GenericAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = None;
 
-    fn build_provider(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.build(common, options)?))
+    fn adapter(&self, base_url: Url) -> Result<GenericAdapter, Error> {
+        GenericAdapter::new(base_url, self)
     }
 }
 

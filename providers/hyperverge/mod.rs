@@ -44,12 +44,12 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::http::{endpoint, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{Channel, OtpCode, OtpProvider, SendReceipt, SendRequest, Verified};
+use crate::provider::{Channel, OtpCode, SendReceipt, SendRequest, Verified};
 use crate::recipient::{Email, Phone, Recipient};
 use crate::secret::Secret;
 
@@ -142,24 +142,14 @@ impl Config {
             otp_expiry_mins: None,
         }
     }
-
-    /// Checks every value and builds the typed client.
-    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<HyperVerge, Error> {
-        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
-        let adapter = HyperVergeAdapter::checked(endpoint.base_url, self)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
-    }
 }
 
 impl ProviderSettings for Config {
-    const ID: &'static str = ID;
+    type Adapter = HyperVergeAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
-    fn build_provider(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.build(common, options)?))
+    fn adapter(&self, base_url: Url) -> Result<HyperVergeAdapter, Error> {
+        HyperVergeAdapter::checked(base_url, self)
     }
 }
 

@@ -45,13 +45,13 @@ use url::form_urlencoded::byte_serialize;
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::http::{endpoint, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
-    Channel, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, Verified,
+    Channel, IssuedTokens, OtpCode, Purpose, SendReceipt, SendRequest, Verified,
 };
 use crate::recipient::{Phone, Recipient};
 use crate::retry::RetrySafety;
@@ -113,56 +113,43 @@ impl Config {
         self.auto_signup = Some(enabled);
         self
     }
+}
 
-    /// Checks every value and builds the typed client. `common.base_url` is required.
-    ///
-    /// ```
-    /// use otpkit::providers::tencent_ciam::Config;
-    /// use otpkit::{CommonConfig, ErrorKind, HttpOptions};
-    ///
-    /// let mut common = CommonConfig::default();
-    /// let config = Config::new("client", "secret").auth_source_id("sms-source");
-    /// let err = config.build(&common, &HttpOptions::default()).unwrap_err();
-    /// assert_eq!(err.kind(), ErrorKind::Config);
-    /// assert!(err.message().contains("base_url"));
-    ///
-    /// common.base_url = Some("https://example.portal.tencentciam.com".into());
-    /// let client = config.build(&common, &HttpOptions::default())?;
-    /// # let _ = client;
-    /// # Ok::<(), otpkit::Error>(())
-    /// ```
-    pub fn build(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<TencentCiam, Error> {
-        let endpoint = common.resolve(None)?;
+/// `base_url` is required: it is the tenant's portal.
+///
+/// ```
+/// use otpkit::providers::tencent_ciam::Config;
+/// use otpkit::{CommonConfig, ErrorKind, HttpOptions, ProviderSettings};
+///
+/// let mut common = CommonConfig::default();
+/// let config = Config::new("client", "secret").auth_source_id("sms-source");
+/// let err = config.build(&common, &HttpOptions::default()).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Config);
+/// assert!(err.message().contains("base_url"));
+///
+/// common.base_url = Some("https://example.portal.tencentciam.com".into());
+/// let client = config.build(&common, &HttpOptions::default())?;
+/// # let _ = client;
+/// # Ok::<(), otpkit::Error>(())
+/// ```
+impl ProviderSettings for Config {
+    type Adapter = TencentCiamAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = None;
+
+    fn adapter(&self, base_url: Url) -> Result<TencentCiamAdapter, Error> {
         check_header_value("client_id", self.client_id.expose())?;
         check_header_value("client_secret", self.client_secret.expose())?;
         if let Some(id) = &self.auth_source_id {
             check_header_value("auth_source_id", id)?;
         }
-        let adapter = TencentCiamAdapter {
-            base_url: endpoint.base_url,
+        Ok(TencentCiamAdapter {
+            base_url,
             authorization: basic_authorization(
                 self.client_id.expose(),
                 self.client_secret.expose(),
             ),
             config: self.clone(),
-        };
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
-    }
-}
-
-impl ProviderSettings for Config {
-    const ID: &'static str = ID;
-
-    fn build_provider(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.build(common, options)?))
+        })
     }
 }
 
@@ -458,7 +445,7 @@ impl Client<TencentCiamAdapter> {
     ///
     /// ```no_run
     /// use otpkit::providers::tencent_ciam::Config;
-    /// use otpkit::{CommonConfig, HttpOptions, OtpProvider, Purpose, Secret, SendRequest};
+    /// use otpkit::{CommonConfig, HttpOptions, OtpProvider, ProviderSettings, Purpose, Secret, SendRequest};
     ///
     /// # async fn run() -> Result<(), otpkit::Error> {
     /// let mut common = CommonConfig::default();
@@ -581,7 +568,7 @@ impl Adapter for TencentCiamAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ProviderConfig;
+    use crate::{CommonConfig, HttpOptions, ProviderConfig};
 
     fn adapter_with(config: Config) -> TencentCiamAdapter {
         TencentCiamAdapter {

@@ -19,12 +19,12 @@ use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de, CommonConfig, ProviderSettings};
+use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpOptions, HttpRequest, HttpResponse};
+use crate::http::{endpoint, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, Verified};
+use crate::provider::{Channel, OtpCode, Purpose, SendReceipt, SendRequest, Verified};
 use crate::recipient::{Email, Recipient};
 use crate::secret::Secret;
 
@@ -58,30 +58,20 @@ impl Config {
             domain: domain.into(),
         }
     }
-
-    /// Checks every value and builds the typed client.
-    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<Thaaigroup, Error> {
-        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
-        check_header_value("client_id", self.client_id.expose())?;
-        check_header_value("client_secret", self.client_secret.expose())?;
-        check_header_value("domain", &self.domain)?;
-        let adapter = ThaaigroupAdapter {
-            base_url: endpoint.base_url,
-            config: self.clone(),
-        };
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
-    }
 }
 
 impl ProviderSettings for Config {
-    const ID: &'static str = ID;
+    type Adapter = ThaaigroupAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
-    fn build_provider(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.build(common, options)?))
+    fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
+        check_header_value("client_id", self.client_id.expose())?;
+        check_header_value("client_secret", self.client_secret.expose())?;
+        check_header_value("domain", &self.domain)?;
+        Ok(ThaaigroupAdapter {
+            base_url,
+            config: self.clone(),
+        })
     }
 }
 

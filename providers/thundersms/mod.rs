@@ -51,14 +51,14 @@ use url::Url;
 
 use self::errors::{CheckWord, Subject};
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de as lenient, CommonConfig, ProviderSettings};
+use crate::config::{check_header_value, de as lenient, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, endpoint_with_segments, HttpOptions, HttpRequest, HttpResponse};
+use crate::http::{endpoint, endpoint_with_segments, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
-    Channel, ChannelAttempt, OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport,
-    VerificationState, Verified,
+    Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
+    Verified,
 };
 use crate::recipient::{scrub, Phone};
 use crate::secret::Secret;
@@ -347,7 +347,7 @@ impl Config {
     }
 
     /// Checks every value and builds the adapter for `base_url`.
-    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+    fn checked_adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         check_header_value("token", self.token.expose())?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
@@ -373,24 +373,14 @@ impl Config {
             template: check_template(self.template.as_deref())?,
         })
     }
-
-    /// Checks every value and builds the typed client.
-    pub fn build(&self, common: &CommonConfig, options: &HttpOptions) -> Result<ThunderSms, Error> {
-        let endpoint = common.resolve(Some(DEFAULT_BASE_URL))?;
-        let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
-    }
 }
 
 impl ProviderSettings for Config {
-    const ID: &'static str = ID;
+    type Adapter = ThunderSmsAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
-    fn build_provider(
-        &self,
-        common: &CommonConfig,
-        options: &HttpOptions,
-    ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.build(common, options)?))
+    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+        self.checked_adapter(base_url)
     }
 }
 
@@ -697,7 +687,8 @@ fn channel_attempts(body: &Map<String, Value>) -> Result<Vec<ChannelAttempt>, Er
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::ProviderConfig;
+    use crate::config::{CommonConfig, ProviderConfig};
+    use crate::HttpOptions;
     use serde_json::json;
 
     const ID_SAMPLE: &str = "bdd56db3-ecd3-4d20-8ab5-988bdc76795a";
