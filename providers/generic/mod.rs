@@ -298,7 +298,7 @@ pub struct GenericAdapter {
 
 impl GenericAdapter {
     /// Checks `config` and prepares the adapter for `base_url` (a path ending in `/`, as
-    /// [`CommonConfig::resolve`] gives it).
+    /// [`CommonConfig::resolve`](crate::CommonConfig::resolve) gives it).
     pub fn new(base_url: Url, config: &Config) -> Result<Self, Error> {
         let channel = config.check()?;
         Ok(GenericAdapter {

@@ -17,7 +17,7 @@
 //!   created.
 //! - **Other usages**: Tencent has no call that only checks a `signup`, `update_userinfo` or
 //!   `reset_password` code; its own API consumes the code together with the `otp_token`, so
-//!   [`verify`](OtpProvider::verify) answers `unsupported` and says where.
+//!   [`verify`](crate::OtpProvider::verify) answers `unsupported` and says where.
 //!   [`TencentCiam::reset_password`] is the typed `POST /reset_user_password`; for sign-up and
 //!   `PATCH /userinfo`, pass the code as `email_otp` / `phone_number_otp` and [`otp_token`] as
 //!   `email_otp_token` / `phone_number_otp_token`.
