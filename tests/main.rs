@@ -5,5 +5,7 @@ mod local_server;
 mod table;
 
 mod faults;
+mod retries;
+mod validation;
 mod replay;
 mod secrets;

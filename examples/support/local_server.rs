@@ -246,7 +246,7 @@ async fn connection(mut stream: TcpStream, handler: Arc<Handler>, stats: Arc<Sta
                 let _ = stream.write_all(head).await;
                 let _ = stream.write_all(&[b' '; 100]).await;
                 let _ = stream.flush().await;
-                let _ = stream.set_linger(Some(Duration::ZERO));
+                let _ = stream.set_zero_linger();
                 false
             }
             Action::HugeBody { bytes, declared } => {
