@@ -35,11 +35,8 @@ async fn check_fault(
 ) {
     let provider = entry.provider(base_url);
     let started = Instant::now();
-    let outcome = tokio::time::timeout(
-        DEADLINE * 2,
-        entry.run(provider.as_ref(), op, handle),
-    )
-    .await;
+    let outcome =
+        tokio::time::timeout(DEADLINE * 2, entry.run(provider.as_ref(), op, handle)).await;
     let elapsed = started.elapsed();
     let context = format!("{} {op:?} {what}", entry.id);
     let error = match outcome {
@@ -67,11 +64,7 @@ async fn connection_faults_give_typed_errors_in_time() {
         let handle = entry.handle().await;
         for op in Op::ALL {
             let cases: Vec<(&str, Option<Action>, Expect)> = vec![
-                (
-                    "refused",
-                    None,
-                    expect(ErrorKind::Transport, Some(false)),
-                ),
+                ("refused", None, expect(ErrorKind::Transport, Some(false))),
                 (
                     "silent",
                     Some(Action::Hang),
@@ -123,7 +116,13 @@ pub fn peak_rss_bytes() -> u64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
@@ -176,7 +175,11 @@ const BAD_BODIES: &[(&str, Option<&str>, &str)] = &[
     ),
     ("text", Some("text/plain"), "upstream connect error"),
     ("empty", None, ""),
-    ("truncated", Some("application/json"), r#"{"ok": true, "mess"#),
+    (
+        "truncated",
+        Some("application/json"),
+        r#"{"ok": true, "mess"#,
+    ),
     (
         "wrong-shape object",
         Some("application/json"),
@@ -221,7 +224,10 @@ async fn bad_bodies_are_classified_by_status() {
                 assert_eq!(error.status(), Some(*status), "{context}: {error}");
                 assert_eq!(error.provider(), Some(entry.id), "{context}: {error}");
                 // Bodies are described, never quoted.
-                assert!(!error.message().contains("Bad Gateway</h1>"), "{context}: {error}");
+                assert!(
+                    !error.message().contains("Bad Gateway</h1>"),
+                    "{context}: {error}"
+                );
             }
             assert_eq!(server.requests(), cases.len() as u64);
         }

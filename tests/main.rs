@@ -5,7 +5,8 @@ mod local_server;
 mod table;
 
 mod faults;
-mod retries;
-mod validation;
+mod properties;
 mod replay;
+mod retries;
 mod secrets;
+mod validation;

@@ -49,7 +49,12 @@ async fn a_503_on_send_is_not_sent_again() {
             .run(provider.as_ref(), Op::Send, &handle)
             .await
             .expect_err(entry.id);
-        assert_eq!(error.kind(), ErrorKind::Unavailable, "{}: {error}", entry.id);
+        assert_eq!(
+            error.kind(),
+            ErrorKind::Unavailable,
+            "{}: {error}",
+            entry.id
+        );
         assert_eq!(server.requests(), 1, "{}", entry.id);
     }
 }
@@ -69,10 +74,19 @@ async fn a_429_beyond_the_retry_after_cap_returns_at_once() {
                 .run(provider.as_ref(), op, &handle)
                 .await
                 .expect_err(entry.id);
-            assert_eq!(error.kind(), ErrorKind::RateLimited, "{} {op:?}: {error}", entry.id);
+            assert_eq!(
+                error.kind(),
+                ErrorKind::RateLimited,
+                "{} {op:?}: {error}",
+                entry.id
+            );
             assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
             assert_eq!(server.requests(), 1, "{} {op:?}", entry.id);
-            assert!(started.elapsed() < Duration::from_secs(10), "{} {op:?}", entry.id);
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{} {op:?}",
+                entry.id
+            );
         }
     }
 }
@@ -97,7 +111,12 @@ async fn a_send_that_may_have_arrived_is_never_sent_again() {
                 .run(provider.as_ref(), Op::Send, &handle)
                 .await
                 .expect_err(entry.id);
-            assert_eq!(error.request_sent(), Some(true), "{} {what}: {error}", entry.id);
+            assert_eq!(
+                error.request_sent(),
+                Some(true),
+                "{} {what}: {error}",
+                entry.id
+            );
             assert!(!error.is_retryable(), "{} {what}: {error}", entry.id);
             // The retry loop runs inside the call: had it repeated the send, the server would
             // have counted it before the call returned.
@@ -133,7 +152,10 @@ async fn retry_after_headers_are_read_tolerantly() {
     // (header, lowest and highest acceptable value; None = ignored)
     let cases: Vec<(&str, Option<(Duration, Duration)>)> = vec![
         ("7", Some((Duration::from_secs(7), Duration::from_secs(7)))),
-        (" 7 ", Some((Duration::from_secs(7), Duration::from_secs(7)))),
+        (
+            " 7 ",
+            Some((Duration::from_secs(7), Duration::from_secs(7))),
+        ),
         (
             &in_two_minutes,
             Some((Duration::from_secs(60), Duration::from_secs(120))),

@@ -89,7 +89,9 @@ pub fn compiled() -> impl Iterator<Item = &'static Entry> {
             .all(|id| PROVIDERS.iter().any(|entry| entry.id == *id)),
         "a compiled provider has no entry in tests/table.rs: {ids:?}"
     );
-    PROVIDERS.iter().filter(move |entry| ids.contains(&entry.id))
+    PROVIDERS
+        .iter()
+        .filter(move |entry| ids.contains(&entry.id))
 }
 
 /// The operations the suites drive.

@@ -41,10 +41,20 @@ async fn bad_codes_are_refused_before_any_request() {
         let provider = entry.provider(&server.url());
         for code in BAD_CODES {
             let error = provider.verify(&handle, code).await.expect_err(code);
-            assert_eq!(error.kind(), ErrorKind::InvalidCode, "{} {code:?}", entry.id);
+            assert_eq!(
+                error.kind(),
+                ErrorKind::InvalidCode,
+                "{} {code:?}",
+                entry.id
+            );
             assert!(!error.to_string().contains(code.trim()) || code.trim().is_empty());
         }
-        assert_eq!(server.connections(), 0, "{}: a bad code reached the server", entry.id);
+        assert_eq!(
+            server.connections(),
+            0,
+            "{}: a bad code reached the server",
+            entry.id
+        );
         assert!(OtpCode::parse(CODE).is_ok());
     }
 }
@@ -109,7 +119,12 @@ async fn recipients_a_provider_cannot_take_are_refused_locally() {
             "{} verify {wrong}: {error}",
             entry.id
         );
-        assert_eq!(server.connections(), 0, "{}: {wrong} reached the server", entry.id);
+        assert_eq!(
+            server.connections(),
+            0,
+            "{}: {wrong} reached the server",
+            entry.id
+        );
     }
 }
 
@@ -128,7 +143,12 @@ async fn garbled_and_foreign_handles_make_no_request() {
             .unwrap_or("someone_else");
         let handle = Verification::new(foreign, entry.recipient.parse().unwrap());
         let error = provider.verify(&handle, CODE).await.expect_err(foreign);
-        assert_eq!(error.kind(), ErrorKind::InvalidRequest, "{}: {error}", entry.id);
+        assert_eq!(
+            error.kind(),
+            ErrorKind::InvalidRequest,
+            "{}: {error}",
+            entry.id
+        );
         assert_eq!(server.connections(), 0, "{}", entry.id);
     }
 }
@@ -194,7 +214,10 @@ async fn line_breaks_in_config_values_never_reach_a_header() {
             "{}: an injected header reached the server",
             entry.id
         );
-        if keys.iter().all(|key| entry.header_keys.contains(&key.as_str())) {
+        if keys
+            .iter()
+            .all(|key| entry.header_keys.contains(&key.as_str()))
+        {
             // Every value is a header value: nothing may have been sent at all.
             assert_eq!(server.connections(), 0, "{}", entry.id);
         }

@@ -266,7 +266,9 @@ async fn connection(mut stream: TcpStream, handler: Arc<Handler>, stats: Arc<Sta
                     if stream.write_all(&chunk[..n]).await.is_err() {
                         return;
                     }
-                    stats.huge_bytes_written.fetch_add(n as u64, Ordering::SeqCst);
+                    stats
+                        .huge_bytes_written
+                        .fetch_add(n as u64, Ordering::SeqCst);
                     left -= n as u64;
                 }
                 declared
