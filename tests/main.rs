@@ -8,5 +8,6 @@ mod faults;
 mod properties;
 mod replay;
 mod retries;
+mod scan;
 mod secrets;
 mod validation;
