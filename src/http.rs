@@ -346,6 +346,18 @@ pub struct Call<'a> {
     pub safety: RetrySafety,
 }
 
+/// Displays a recipient masked, or `-`, without allocating until it is formatted.
+struct Masked<'a>(Option<&'a Recipient>);
+
+impl std::fmt::Display for Masked<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(recipient) => f.write_str(&recipient.masked()),
+            None => f.write_str("-"),
+        }
+    }
+}
+
 /// Moves [`HttpRequest`]s and hands the [`HttpResponse`]s to a parser; shared by every
 /// provider. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -385,12 +397,12 @@ impl Transport {
         request: &HttpRequest,
         parse: impl Fn(&HttpResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
-        let recipient = call.recipient.map(Recipient::masked);
+        // The masked recipient is formatted only when a subscriber records the span.
         let span = tracing::debug_span!(
             "otpkit",
             provider = call.provider,
             operation = call.operation,
-            recipient = recipient.as_deref().unwrap_or("-"),
+            recipient = tracing::field::display(Masked(call.recipient)),
         );
         let _entered = span.enter();
         let started = Instant::now();
