@@ -22,8 +22,8 @@ use thaaigroup_server::{code_for, email_for, expires_for, peak_rss_kib, ServerPr
 /// What one flow saw, when it was not what it should have been.
 async fn flow(provider: Arc<dyn OtpProvider>, n: u64) -> Result<(), String> {
     let email = email_for(n);
-    let request = SendRequest::new(email.parse().map_err(|e| format!("{e}"))?)
-        .purpose(Purpose::Signup);
+    let request =
+        SendRequest::new(email.parse().map_err(|e| format!("{e}"))?).purpose(Purpose::Signup);
     let receipt = provider
         .send(&request)
         .await
