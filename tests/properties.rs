@@ -319,7 +319,7 @@ fn tokens_round_trip_and_garbage_is_invalid_request() {
             "+5511999888777"
         };
         let mut handle = Verification::new(
-            *rng.pick(&["thaaigroup", "generic", "x"]),
+            rng.pick::<&str>(&["thaaigroup", "generic", "x"]),
             recipient.parse().unwrap(),
         );
         if rng.chance(2) {
@@ -364,7 +364,7 @@ fn scrub_never_panics_and_hides_what_it_should() {
         let mut message = String::new();
         for part in parts {
             message.push_str(&part);
-            message.push_str(*rng.pick(&seps));
+            message.push_str(rng.pick::<&str>(&seps));
         }
         let scrubbed = otpkit::scrub(&message);
         for secret in [&email, &phone, &code] {
