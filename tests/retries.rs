@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use otpkit::{ErrorKind, HttpOptions, RetryPolicy, MAX_RETRY_AFTER};
 
 use crate::local_server::{Action, LocalServer, Response};
-use crate::table::{compiled, Op};
+use crate::table::{compiled, Entry, Op};
 
 /// Retries on, with short exact delays so the tests stay fast.
 fn retrying() -> HttpOptions {
@@ -19,17 +19,28 @@ fn retrying() -> HttpOptions {
     )
 }
 
+/// Runs `op` of `entry` with retries on against a server following `script`; returns the
+/// outcome and the server (to count requests).
+async fn run_retrying(
+    entry: &Entry,
+    op: Op,
+    script: Vec<Action>,
+) -> (Result<(), otpkit::Error>, LocalServer) {
+    let handle = entry.handle().await;
+    let server = LocalServer::scripted(script).await;
+    let provider = entry.provider_with(&server.url(), &retrying());
+    let outcome = entry.run(provider.as_ref(), op, &handle).await;
+    (outcome, server)
+}
+
 #[tokio::test]
 async fn a_503_then_200_on_verify_is_retried_once_and_succeeds() {
     for entry in compiled() {
-        let handle = entry.handle().await;
-        let server = LocalServer::scripted(vec![
+        let script = vec![
             Action::Respond(Response::new(503, None, "")),
             Action::Respond(Response::json(200, entry.verify_ok)),
-        ])
-        .await;
-        let provider = entry.provider_with(&server.url(), &retrying());
-        let outcome = entry.run(provider.as_ref(), Op::Verify, &handle).await;
+        ];
+        let (outcome, server) = run_retrying(entry, Op::Verify, script).await;
         assert!(outcome.is_ok(), "{}: {outcome:?}", entry.id);
         assert_eq!(server.requests(), 2, "{}", entry.id);
     }
@@ -38,17 +49,12 @@ async fn a_503_then_200_on_verify_is_retried_once_and_succeeds() {
 #[tokio::test]
 async fn a_503_on_send_is_not_sent_again() {
     for entry in compiled() {
-        let handle = entry.handle().await;
-        let server = LocalServer::scripted(vec![
+        let script = vec![
             Action::Respond(Response::new(503, None, "")),
             Action::Respond(Response::json(200, entry.send_ok)),
-        ])
-        .await;
-        let provider = entry.provider_with(&server.url(), &retrying());
-        let error = entry
-            .run(provider.as_ref(), Op::Send, &handle)
-            .await
-            .expect_err(entry.id);
+        ];
+        let (outcome, server) = run_retrying(entry, Op::Send, script).await;
+        let error = outcome.expect_err(entry.id);
         assert_eq!(
             error.kind(),
             ErrorKind::Unavailable,
@@ -62,18 +68,13 @@ async fn a_503_on_send_is_not_sent_again() {
 #[tokio::test]
 async fn a_429_beyond_the_retry_after_cap_returns_at_once() {
     for entry in compiled() {
-        let handle = entry.handle().await;
         for op in Op::ALL {
-            let server = LocalServer::scripted(vec![Action::Respond(
+            let script = vec![Action::Respond(
                 Response::new(429, None, "").header("retry-after", "3600"),
-            )])
-            .await;
-            let provider = entry.provider_with(&server.url(), &retrying());
+            )];
             let started = std::time::Instant::now();
-            let error = entry
-                .run(provider.as_ref(), op, &handle)
-                .await
-                .expect_err(entry.id);
+            let (outcome, server) = run_retrying(entry, op, script).await;
+            let error = outcome.expect_err(entry.id);
             assert_eq!(
                 error.kind(),
                 ErrorKind::RateLimited,
@@ -94,23 +95,15 @@ async fn a_429_beyond_the_retry_after_cap_returns_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_that_may_have_arrived_is_never_sent_again() {
     for entry in compiled() {
-        let handle = entry.handle().await;
         let faults = [
             ("timed out after writing", Action::Hang),
             ("reset mid-body", Action::ResetMidBody),
             ("closed unanswered", Action::Close),
         ];
         for (what, fault) in faults {
-            let server = LocalServer::scripted(vec![
-                fault,
-                Action::Respond(Response::json(200, entry.send_ok)),
-            ])
-            .await;
-            let provider = entry.provider_with(&server.url(), &retrying());
-            let error = entry
-                .run(provider.as_ref(), Op::Send, &handle)
-                .await
-                .expect_err(entry.id);
+            let script = vec![fault, Action::Respond(Response::json(200, entry.send_ok))];
+            let (outcome, server) = run_retrying(entry, Op::Send, script).await;
+            let error = outcome.expect_err(entry.id);
             assert_eq!(
                 error.request_sent(),
                 Some(true),
@@ -128,17 +121,12 @@ async fn a_send_that_may_have_arrived_is_never_sent_again() {
 #[tokio::test]
 async fn a_verify_that_timed_out_is_not_repeated() {
     for entry in compiled() {
-        let handle = entry.handle().await;
-        let server = LocalServer::scripted(vec![
+        let script = vec![
             Action::Hang,
             Action::Respond(Response::json(200, entry.verify_ok)),
-        ])
-        .await;
-        let provider = entry.provider_with(&server.url(), &retrying());
-        let error = entry
-            .run(provider.as_ref(), Op::Verify, &handle)
-            .await
-            .expect_err(entry.id);
+        ];
+        let (outcome, server) = run_retrying(entry, Op::Verify, script).await;
+        let error = outcome.expect_err(entry.id);
         assert_eq!(error.kind(), ErrorKind::Timeout, "{}: {error}", entry.id);
         assert_eq!(server.requests(), 1, "{}", entry.id);
     }

@@ -13,6 +13,7 @@ use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::local_server::{Action, LocalServer, Response};
+use crate::secrets::SECRET_KEYS;
 use crate::table::{compiled, CODE};
 
 /// A writer that appends to a shared buffer.
@@ -84,23 +85,11 @@ fn capture_trace<F: std::future::Future<Output = ()>>(work: F) -> String {
     capture.text()
 }
 
-/// The config keys that hold credentials (contract §2).
-const CREDENTIAL_KEYS: &[&str] = &[
-    "client_id",
-    "client_secret",
-    "app_id",
-    "app_key",
-    "api_key",
-    "api_secret",
-    "bearer_token",
-    "token",
-];
-
 /// Adds a fixture's secrets, code and recipients to the forbidden list.
 fn forbid_fixture(forbidden: &mut Forbidden, config: &Value, input: &Value) {
     if let Value::Object(map) = config {
         for (key, value) in map {
-            let credential = CREDENTIAL_KEYS.contains(&key.as_str());
+            let credential = SECRET_KEYS.contains(&key.as_str());
             if let (true, Some(value)) = (credential, value.as_str()) {
                 forbidden.add(value, "configured secret");
             }
@@ -118,8 +107,39 @@ fn forbid_fixture(forbidden: &mut Forbidden, config: &Value, input: &Value) {
     }
 }
 
+/// Runs the named test of this binary alone in a child process, where no other test's thread
+/// can race the scoped subscriber (tracing caches callsite interest process-wide, and a test
+/// running beside it at the same moment can leave events unrecorded).
+fn in_own_process(test: &str, work: impl FnOnce()) {
+    if std::env::var_os("OTPKIT_SCAN_CHILD").is_some() {
+        return work();
+    }
+    let output = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env("OTPKIT_SCAN_CHILD", "1")
+        .output()
+        .expect("test child runs");
+    assert!(
+        output.status.success(),
+        "{test} failed in its own process:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "{test} did not run in the child"
+    );
+}
+
 #[test]
 fn fixtures_and_flows_print_no_secret_code_or_contact_at_trace() {
+    in_own_process(
+        "scan::fixtures_and_flows_print_no_secret_code_or_contact_at_trace",
+        scan_fixtures_and_flows,
+    );
+}
+
+fn scan_fixtures_and_flows() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let fixtures = load_fixtures(&root).expect("fixtures load");
     let mut forbidden = Forbidden::default();
