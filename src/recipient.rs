@@ -317,7 +317,10 @@ pub fn scrub(message: &str) -> String {
 fn scrub_word(word: &str) -> String {
     if word.contains('@') {
         let trimmed = word.trim_end_matches(['.', ':', '!', '?']);
-        return format!("{}{}", mask_email(trimmed), &word[trimmed.len()..]);
+        // The word may glue more onto the address (`email=jane@example.com=+4420…`): mask digit
+        // runs in what is left visible too.
+        let masked = mask_digit_runs(&mask_email(trimmed));
+        return format!("{masked}{}", &word[trimmed.len()..]);
     }
     let digit_count = word.chars().filter(char::is_ascii_digit).count();
     if digit_count >= 8
@@ -327,8 +330,11 @@ fn scrub_word(word: &str) -> String {
     {
         return mask_digits(word);
     }
-    // Runs of four or more digits are masked one by one, so `OTP:123456.` keeps its
-    // punctuation.
+    mask_digit_runs(word)
+}
+
+/// Masks runs of four or more digits one by one, so `OTP:123456.` keeps its punctuation.
+fn mask_digit_runs(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     let mut run = String::new();
     for c in word.chars() {
@@ -355,6 +361,13 @@ fn flush_run(out: &mut String, run: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrub_masks_numbers_glued_to_an_address() {
+        let scrubbed = scrub("is=jane223@example.com=+442079474093");
+        assert!(!scrubbed.contains("442079474093"), "{scrubbed}");
+        assert!(!scrubbed.contains("jane223"), "{scrubbed}");
+    }
 
     #[test]
     fn emails_are_validated() {

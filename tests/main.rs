@@ -1,9 +1,18 @@
 //! otpkit's integration suite, one binary (links faster on small machines).
 
+#[path = "../examples/support/local_server.rs"]
+mod local_server;
+mod table;
+
 mod cli;
+mod faults;
 mod generic_manage;
+mod properties;
 mod replay;
+mod retries;
 mod sandbox_flow;
 mod sandbox_wire;
+mod scan;
 mod secrets;
 mod transport;
+mod validation;

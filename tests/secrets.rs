@@ -11,7 +11,8 @@ fn secret_value(key: &str) -> String {
     format!("S3cr3t-{key}-Zq9")
 }
 
-const SECRET_KEYS: &[&str] = &[
+/// The config keys that hold credentials (contract §2).
+pub const SECRET_KEYS: &[&str] = &[
     "client_id",
     "client_secret",
     "app_id",
