@@ -244,7 +244,9 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(7);
     let server = ServerProcess::start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // One thread: the client's own CPU cost is what is compared, without the cross-thread
+    // wake-ups that make single-call latencies bimodal on a multi-threaded runtime.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");

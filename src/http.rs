@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -26,8 +27,8 @@ pub struct HttpRequest {
     pub url: Url,
     /// The headers; credentials are marked sensitive.
     pub headers: HeaderMap,
-    /// The body bytes (JSON), if any.
-    pub body: Option<Vec<u8>>,
+    /// The body bytes (JSON), if any; cheap to clone for a retry.
+    pub body: Option<Bytes>,
 }
 
 impl HttpRequest {
@@ -55,7 +56,7 @@ impl HttpRequest {
             method: Method::POST,
             url,
             headers,
-            body: Some(bytes),
+            body: Some(Bytes::from(bytes)),
         })
     }
 
@@ -63,6 +64,14 @@ impl HttpRequest {
     /// is an `invalid_request` error naming the header.
     pub fn header(self, name: &'static str, value: &str) -> Result<Self, Error> {
         self.insert_header(name, value, false)
+    }
+
+    /// Adds headers prepared once (see [`header_map`]), without re-validating or copying them.
+    pub fn with_headers(mut self, headers: &HeaderMap) -> Self {
+        for (name, value) in headers {
+            self.headers.insert(name.clone(), value.clone());
+        }
+        self
     }
 
     /// Adds a credential header, marked sensitive so it is never logged.
@@ -86,6 +95,27 @@ impl HttpRequest {
         self.headers.insert(HeaderName::from_static(name), header);
         Ok(self)
     }
+}
+
+/// Prepares headers once, for adapters to add to every request with
+/// [`HttpRequest::with_headers`]: `(name, value, sensitive)`. A value a header cannot carry is a
+/// `config` error naming `key`.
+///
+/// ```
+/// let headers = otpkit::http::header_map(&[("x-client-id", "client_id", "abc", true)])?;
+/// assert!(headers["x-client-id"].is_sensitive());
+/// # Ok::<(), otpkit::Error>(())
+/// ```
+pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<HeaderMap, Error> {
+    let mut map = HeaderMap::with_capacity(headers.len());
+    for &(name, key, value, sensitive) in headers {
+        crate::config::check_header_value(key, value)?;
+        let mut header = HeaderValue::from_str(value)
+            .map_err(|_| Error::config(key, "holds characters a header cannot carry"))?;
+        header.set_sensitive(sensitive);
+        map.insert(HeaderName::from_static(name), header);
+    }
+    Ok(map)
 }
 
 /// Joins `path` (relative, e.g. `"api/otp/send"`) onto a base URL whose path ends with `/`,
@@ -122,7 +152,7 @@ pub struct HttpResponse {
     /// The headers.
     pub headers: HeaderMap,
     /// The body bytes.
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 impl HttpResponse {
@@ -131,7 +161,7 @@ impl HttpResponse {
         HttpResponse {
             status,
             headers: HeaderMap::new(),
-            body: body.into(),
+            body: Bytes::from(body.into()),
         }
     }
 
@@ -434,7 +464,7 @@ impl Transport {
             operation = call.operation,
             recipient = call.recipient.map(tracing::field::display),
         );
-        async move {
+        let work = async move {
             let started = Instant::now();
             let mut attempt: u32 = 1;
             loop {
@@ -484,9 +514,13 @@ impl Transport {
                     }
                 }
             }
+        };
+        // No subscriber wants the span: skip entering it on every poll.
+        if span.is_disabled() {
+            work.await
+        } else {
+            work.instrument(span).await
         }
-        .instrument(span)
-        .await
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
@@ -512,17 +546,31 @@ impl Transport {
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
-        let mut body = Vec::with_capacity(declared.map_or(1024, |len| len as usize));
+        // Most answers arrive in one chunk, which is kept as is; more are joined.
+        let mut received = 0usize;
+        let mut single: Option<Bytes> = None;
+        let mut joined: Vec<u8> = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| from_reqwest(e, self.timeout).with_status(status))?
         {
-            if body.len() + chunk.len() > self.max_body_bytes {
+            received += chunk.len();
+            if received > self.max_body_bytes {
                 return Err(self.too_large(status));
             }
-            body.extend_from_slice(&chunk);
+            match single.take() {
+                None if joined.is_empty() => single = Some(chunk),
+                previous => {
+                    if let Some(previous) = previous {
+                        joined.reserve(declared.map_or(0, |len| len as usize));
+                        joined.extend_from_slice(&previous);
+                    }
+                    joined.extend_from_slice(&chunk);
+                }
+            }
         }
+        let body = single.unwrap_or_else(|| Bytes::from(joined));
         Ok(HttpResponse {
             status,
             headers,

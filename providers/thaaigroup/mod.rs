@@ -13,20 +13,22 @@
 //! ```
 
 mod errors;
+mod wire;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
-use crate::config::{check_header_value, de, ProviderSettings};
+use crate::config::{de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpRequest, HttpResponse};
+use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{Channel, OtpCode, Purpose, SendReceipt, SendRequest, Verified};
 use crate::recipient::{Email, Recipient};
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
@@ -65,13 +67,17 @@ impl ProviderSettings for Config {
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
     fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
-        check_header_value("client_id", self.client_id.expose())?;
-        check_header_value("client_secret", self.client_secret.expose())?;
-        check_header_value("domain", &self.domain)?;
-        Ok(ThaaigroupAdapter {
-            base_url,
-            config: self.clone(),
-        })
+        let headers = header_map(&[
+            ("x-client-id", "client_id", self.client_id.expose(), true),
+            (
+                "x-client-secret",
+                "client_secret",
+                self.client_secret.expose(),
+                true,
+            ),
+            ("x-client-domain", "domain", &self.domain, false),
+        ])?;
+        Ok(ThaaigroupAdapter { base_url, headers })
     }
 }
 
@@ -85,15 +91,16 @@ pub type Thaaigroup = Client<ThaaigroupAdapter>;
 #[derive(Debug, Clone)]
 pub struct ThaaigroupAdapter {
     base_url: Url,
-    config: Config,
+    /// The three `X-Client-*` headers, checked and prepared once.
+    headers: HeaderMap,
 }
 
 impl ThaaigroupAdapter {
     fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
-        HttpRequest::post_json(endpoint(&self.base_url, path), body)?
-            .secret_header("x-client-id", self.config.client_id.expose())?
-            .secret_header("x-client-secret", self.config.client_secret.expose())?
-            .header("x-client-domain", &self.config.domain)
+        Ok(
+            HttpRequest::post_json(endpoint(&self.base_url, path), body)?
+                .with_headers(&self.headers),
+        )
     }
 
     fn build_send_to(
@@ -115,8 +122,8 @@ impl ThaaigroupAdapter {
         purpose: Option<&Purpose>,
         response: &HttpResponse,
     ) -> Result<SendReceipt, Error> {
-        let body = success_body(response)?;
-        let expires_in = parse::seconds_field(&body, "expires_in");
+        let answer = success(response)?;
+        let expires_in = answer.expires_in();
         let mut handle = Verification::new(ID, Recipient::Email(email.clone()))
             .with_purpose(purpose.cloned())
             .with_channel(Some(Channel::Email));
@@ -125,20 +132,23 @@ impl ThaaigroupAdapter {
         }
         let mut receipt = SendReceipt::new(handle);
         receipt.expires_in = expires_in;
-        receipt.resend_after = parse::seconds_field(&body, "cooldown");
+        receipt.resend_after = answer.cooldown();
         receipt.channel = Some(Channel::Email);
         Ok(receipt)
     }
 }
 
-/// The body of a successful answer (`ok: true`), or the classified error.
-fn success_body(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
-    let body = parse::object(response)?;
-    if response.is_success() && parse::is_true(&body, "ok") {
-        Ok(body)
-    } else {
-        Err(errors::classify(response, &body))
+/// A successful answer (2xx with `ok: true`), or the classified error.
+fn success(response: &HttpResponse) -> Result<wire::Success, Error> {
+    if response.is_success() {
+        if let Ok(answer) = serde_json::from_slice::<wire::Success>(&response.body) {
+            if answer.ok == Some(true) {
+                return Ok(answer);
+            }
+        }
     }
+    let body = parse::object(response)?;
+    Err(errors::classify(response, &body))
 }
 
 fn email_of(recipient: &Recipient) -> Result<&Email, Error> {
@@ -189,8 +199,7 @@ impl Adapter for ThaaigroupAdapter {
         _handle: &Verification,
         response: &HttpResponse,
     ) -> Result<Verified, Error> {
-        let body = success_body(response)?;
-        if body.get("verified") == Some(&Value::Bool(false)) {
+        if success(response)?.verified == Some(false) {
             return Err(Error::new(
                 ErrorKind::InvalidCode,
                 "the provider answered ok but not verified",
@@ -220,10 +229,10 @@ mod tests {
     use super::*;
 
     fn adapter() -> ThaaigroupAdapter {
-        ThaaigroupAdapter {
-            base_url: Url::parse("https://account.thaaigroup.com/").unwrap(),
-            config: Config::new("id", "secret", "example.com"),
-        }
+        let url = Url::parse("https://account.thaaigroup.com/").unwrap();
+        Config::new("id", "secret", "example.com")
+            .adapter(url)
+            .unwrap()
     }
 
     #[test]
