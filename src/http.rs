@@ -524,17 +524,18 @@ impl Transport {
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
-        let mut builder = self
+        // The request is assembled directly (not through a builder, which would insert every
+        // header again); the body is shared, not copied.
+        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *outgoing.headers_mut() = request.headers.clone();
+        *outgoing.timeout_mut() = Some(self.timeout);
+        if let Some(body) = &request.body {
+            *outgoing.body_mut() = Some(body.clone().into());
+        }
+        let mut response = self
             .client
             .client()?
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .timeout(self.timeout);
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
-        let mut response = builder
-            .send()
+            .execute(outgoing)
             .await
             .map_err(|e| from_reqwest(e, self.timeout))?;
         let status = response.status().as_u16();

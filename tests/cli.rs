@@ -72,17 +72,28 @@ fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
     )
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("otpkit-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("otpkit-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn send_verify_wrong_code_and_early_resend() {
     let server = MockServer::start().await;
-    let dir = temp_dir("flow");
-    let config = config_file(&dir, &server.uri(), "");
+    let dir = TempDir::new("flow");
+    let config = config_file(&dir.0, &server.uri(), "");
 
     fixture("send_ok.json").mount(&server).await;
     let (code, out, raw) = run(
@@ -145,9 +156,9 @@ async fn send_verify_wrong_code_and_early_resend() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_fails_before_any_request() {
     let server = MockServer::start().await;
-    let dir = temp_dir("bad");
+    let dir = TempDir::new("bad");
 
-    let config = config_file(&dir, &server.uri(), "client_idd = \"typo\"\n");
+    let config = config_file(&dir.0, &server.uri(), "client_idd = \"typo\"\n");
     let (code, out, _) = run(&config, &["send", "user@example.com"]);
     assert_eq!(code, 2, "config errors exit 2");
     assert_eq!(out["error"]["kind"], "config");
@@ -159,7 +170,7 @@ async fn bad_input_fails_before_any_request() {
         "{out}"
     );
 
-    let config = config_file(&dir, &server.uri(), "");
+    let config = config_file(&dir.0, &server.uri(), "");
     for recipient in ["user-at-example.com", "07700 900123", "+12"] {
         let (code, out, _) = run(&config, &["send", recipient]);
         assert_eq!(code, 3, "{recipient}");
@@ -177,4 +188,96 @@ async fn bad_input_fails_before_any_request() {
         server.received_requests().await.unwrap().is_empty(),
         "no request was made"
     );
+}
+
+/// Per provider: a recipient it takes, a purpose, whether it has a resend call, whether it has
+/// a status call. The flow: send, a wrong code, resend, the right code, the same code again,
+/// status.
+const SANDBOX_FLOWS: &[(&str, &str, &str, bool, bool)] = &[
+    ("thaaigroup", "jane.doe@example.com", "signup", true, false),
+    ("hyperverge", "jane.doe@example.com", "signup", true, false),
+    ("generic", "+5511999888777", "signup", true, true),
+    ("thundersms", "+919189195123", "signup", false, true),
+    ("tencent_ciam", "+8613612345678", "login", true, false),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_provider_end_to_end_against_the_sandbox() {
+    // Short cooldowns so the resend after a verify is allowed.
+    let options =
+        otpkit::sandbox::SandboxOptions::default().resend_cooldown(std::time::Duration::ZERO);
+    let sandbox = otpkit::sandbox::Sandbox::with_options(options)
+        .await
+        .unwrap();
+    let dir = TempDir::new("sandbox");
+    for &(id, recipient, purpose, has_resend, has_status) in SANDBOX_FLOWS {
+        if !otpkit::provider_ids().contains(&id) {
+            continue;
+        }
+        let config = dir.0.join(format!("{id}.toml"));
+        std::fs::write(&config, sandbox.config_toml(id).unwrap()).unwrap();
+
+        let (code, out, raw) = run(&config, &["send", recipient, "--purpose", purpose]);
+        assert_eq!(
+            (code, out["ok"].as_bool()),
+            (0, Some(true)),
+            "{id} send: {raw}"
+        );
+        assert_eq!(out["provider"], id, "{raw}");
+        let handle = out["handle"].as_str().unwrap().to_owned();
+
+        let (code, out, raw) = run(&config, &["verify", "--handle", &handle, "0000"]);
+        assert_eq!(
+            (code, out["error"]["kind"].as_str()),
+            (1, Some("invalid_code")),
+            "{id}: {raw}"
+        );
+
+        // Resend before the code is used; the resend's handle is the one to verify with
+        // (Tencent issues a new otp_token).
+        let (code, out, raw) = run(&config, &["resend", "--handle", &handle]);
+        let handle = if has_resend {
+            assert_eq!(
+                (code, out["ok"].as_bool()),
+                (0, Some(true)),
+                "{id} resend: {raw}"
+            );
+            out["handle"]
+                .as_str()
+                .expect("resend prints a handle")
+                .to_owned()
+        } else {
+            assert_eq!(
+                (code, out["error"]["kind"].as_str()),
+                (3, Some("unsupported")),
+                "{raw}"
+            );
+            handle
+        };
+
+        let issued = sandbox
+            .last_code(recipient)
+            .expect("the sandbox issued a code");
+        let (code, _, raw) = run(&config, &["verify", "--handle", &handle, &issued]);
+        assert_eq!(
+            (code, raw.as_str()),
+            (0, r#"{"ok":true,"verified":true}"#),
+            "{id}"
+        );
+        let (code, out, raw) = run(&config, &["verify", "--handle", &handle, &issued]);
+        assert_eq!(code, 1, "{id}: a used code is rejected: {raw}");
+        assert!(out["error"]["kind"].is_string(), "{raw}");
+
+        let (code, out, raw) = run(&config, &["status", "--handle", &handle]);
+        if has_status {
+            assert_eq!(code, 0, "{id} status: {raw}");
+            assert!(out["status"].is_string(), "{raw}");
+        } else {
+            assert_eq!(
+                (code, out["error"]["kind"].as_str()),
+                (3, Some("unsupported")),
+                "{raw}"
+            );
+        }
+    }
 }
