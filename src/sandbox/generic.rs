@@ -14,10 +14,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    ceil_secs, random_hex, rfc3339, string_or_number, whole_number, Check, Failure, Gate, NewCode,
-    Otp, Reply, Req, Shared,
-};
+use super::clock::{ceil_secs, rfc3339};
+use super::codes::{Check, Gate, NewCode, NoResend, Otp};
+use super::fields::{is_e164_digits, normalize, string_or_number, trimmed_text, whole_number};
+use super::ids::random_hex;
+use super::state::Shared;
+use super::wire::{Reply, Req};
+use super::Failure;
 
 pub(super) const ID: &str = "generic";
 pub(super) const PREFIX: &str = "/generic/";
@@ -28,10 +31,9 @@ const API_SECRET: &str = "sandbox-api-secret";
 const BEARER_TOKEN: &str = "sandbox-bearer-token";
 const SENDER: &str = "otpkit";
 
-pub(super) fn config(base_url: &str) -> Value {
+/// The provider's own keys of its ready-made config.
+pub(super) fn config() -> Value {
     json!({
-        "provider": ID,
-        "base_url": base_url,
         "app_id": APP_ID,
         "api_key": API_KEY,
         "api_secret": API_SECRET,
@@ -85,6 +87,7 @@ fn validation(message: &str) -> Reply {
     error(422, "VALIDATION_ERROR", message)
 }
 
+/// The documented answer to a forced failure.
 pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown => rate_limited(ceil_secs(cx.options.resend_cooldown)),
@@ -98,7 +101,7 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
 fn authorized(req: &Req) -> bool {
     use base64::Engine as _;
     let pair = format!("{API_KEY}:{API_SECRET}");
-    if req.header("x-api-key") == Some(API_KEY) && req.header("x-api-secret") == Some(API_SECRET) {
+    if req.has_headers(&[("x-api-key", API_KEY), ("x-api-secret", API_SECRET)]) {
         return true;
     }
     if req
@@ -112,6 +115,7 @@ fn authorized(req: &Req) -> bool {
     })
 }
 
+/// Answers a request under the prefix.
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     type Operation = fn(&Shared, &Req, &Map<String, Value>) -> Reply;
     let (method, operation): (&str, Operation) = match req.path.as_str() {
@@ -159,9 +163,7 @@ pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
 }
 
 fn text(body: &Map<String, Value>, name: &str) -> Option<String> {
-    string_or_number(body.get(name))
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+    trimmed_text(body.get(name))
 }
 
 fn status_word(cx: &Shared, otp: &Otp) -> &'static str {
@@ -198,8 +200,7 @@ fn send(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
     let Some(recipient) = text(body, "recipient") else {
         return validation("The recipient field is required.");
     };
-    let digits = recipient.strip_prefix('+').unwrap_or("");
-    if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !recipient.strip_prefix('+').is_some_and(is_e164_digits) {
         return error(
             400,
             "INVALID_RECIPIENT",
@@ -220,14 +221,8 @@ fn send(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
     meta.insert("channel".into(), json!(channel));
     meta.insert("from".into(), json!(from));
     let issued = cx.issue(NewCode {
-        provider: ID,
-        key: &id,
-        recipient: &recipient,
-        cooldown: Some(&recipient),
-        length: usize::from(cx.options.code_length),
-        ttl: cx.options.code_ttl,
-        code: None,
         meta,
+        ..NewCode::new(ID, &id, &recipient, &cx.options)
     });
     match issued {
         Ok(otp) => sent(&id, &otp),
@@ -246,7 +241,7 @@ fn verify(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
         return not_found();
     };
     if let Some(recipient) = text(body, "recipient") {
-        if super::normalize(&recipient) != stored.recipient {
+        if normalize(&recipient) != stored.recipient {
             return error(
                 400,
                 "INVALID_RECIPIENT",
@@ -254,7 +249,7 @@ fn verify(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
             );
         }
     }
-    let Some((check, _)) = cx.check(ID, &id, &code) else {
+    let Some(check) = cx.check(ID, &id, &code) else {
         return not_found();
     };
     match check {
@@ -283,29 +278,22 @@ fn resend(cx: &Shared, _req: &Req, body: &Map<String, Value>) -> Reply {
     let Some(id) = text(body, "verification_id") else {
         return validation("The verification_id field is required.");
     };
-    let Some(previous) = cx.lookup(ID, &id) else {
-        return not_found();
+    let previous = match cx.resendable(ID, &id) {
+        Ok(previous) => previous,
+        Err(NoResend::Unknown) => return not_found(),
+        Err(NoResend::Cooldown(left)) => return rate_limited(ceil_secs(left)),
+        Err(NoResend::Used) => {
+            return error(
+                400,
+                "ALREADY_VERIFIED",
+                "This verification is already verified.",
+            )
+        }
     };
-    // Throttling comes before the business rules, as in a rate-limiting middleware.
-    if let Some(left) = cx.cooldown_left(ID, &previous.recipient) {
-        return rate_limited(ceil_secs(left));
-    }
-    if previous.used {
-        return error(
-            400,
-            "ALREADY_VERIFIED",
-            "This verification is already verified.",
-        );
-    }
     let issued = cx.issue(NewCode {
-        provider: ID,
-        key: &id,
-        recipient: &previous.recipient,
-        cooldown: Some(&previous.recipient),
         length: previous.code.len(),
-        ttl: cx.options.code_ttl,
-        code: None,
-        meta: previous.meta.clone(),
+        meta: previous.meta,
+        ..NewCode::new(ID, &id, &previous.recipient, &cx.options)
     });
     match issued {
         Ok(otp) => sent(&id, &otp),
@@ -348,7 +336,7 @@ fn list(cx: &Shared, req: &Req, _body: &Map<String, Value>) -> Reply {
                 .is_none_or(|wanted| wanted == status_word(cx, otp))
                 && req
                     .query("recipient")
-                    .is_none_or(|wanted| super::normalize(wanted) == otp.recipient)
+                    .is_none_or(|wanted| normalize(wanted) == otp.recipient)
                 && req
                     .query("channel")
                     .is_none_or(|wanted| otp.meta.get("channel") == Some(&json!(wanted)))

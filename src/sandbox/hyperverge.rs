@@ -23,10 +23,12 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    is_email, random_hex, string_or_number, whole_number, Check, Failure, Gate, NewCode, Reply,
-    Req, Shared,
-};
+use super::codes::{Check, Gate, NewCode, NoResend};
+use super::fields::{is_email, trimmed_text, whole_number};
+use super::ids::random_hex;
+use super::state::Shared;
+use super::wire::{Reply, Req};
+use super::Failure;
 
 pub(super) const ID: &str = "hyperverge";
 pub(super) const PREFIX: &str = "/hyperverge/v1/";
@@ -35,10 +37,9 @@ const APP_ID: &str = "sandbox-app-id";
 const APP_KEY: &str = "sandbox-app-key";
 const TEMPLATE_ID: &str = "sandbox-template-id";
 
-pub(super) fn config(base_url: &str) -> Value {
+/// The provider's own keys of its ready-made config.
+pub(super) fn config() -> Value {
     json!({
-        "provider": ID,
-        "base_url": base_url,
         "app_id": APP_ID,
         "app_key": APP_KEY,
         "template_id": TEMPLATE_ID,
@@ -69,6 +70,7 @@ fn access_denied() -> Reply {
     failure_status(403, "Access Denied")
 }
 
+/// The documented answer to a forced failure.
 pub(super) fn failure(_cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown | Failure::RateLimited => rate_limited(),
@@ -110,9 +112,7 @@ impl Call<'_> {
     }
 
     fn str_field(&self, name: &str) -> Option<String> {
-        string_or_number(self.body.get(name))
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+        trimmed_text(self.body.get(name))
     }
 
     /// `otpLength`, required on the email calls: 4 or 6.
@@ -161,14 +161,9 @@ impl Call<'_> {
         message: &str,
     ) -> Reply {
         let issued = self.cx.issue(NewCode {
-            provider: ID,
-            key,
-            recipient,
-            cooldown: Some(recipient),
             length,
             ttl,
-            code: None,
-            meta: Map::new(),
+            ..NewCode::new(ID, key, recipient, &self.cx.options)
         });
         match issued {
             Ok(_) => self.success(json!({"type": "success", "message": message})),
@@ -178,16 +173,12 @@ impl Call<'_> {
 
     /// Sends the code under `key` again (retry / resend), `length` digits or as before.
     fn reissue(&self, key: &str, unknown: &str, length: Option<usize>, message: &str) -> Reply {
-        let Some(previous) = self.cx.lookup(ID, key) else {
-            return self.refused(unknown);
+        let previous = match self.cx.resendable(ID, key) {
+            Ok(previous) => previous,
+            Err(NoResend::Unknown) => return self.refused(unknown),
+            Err(NoResend::Cooldown(_)) => return rate_limited(),
+            Err(NoResend::Used) => return self.refused("otp already verifed"),
         };
-        // Throttling comes before the business rules, as in a rate-limiting middleware.
-        if self.cx.cooldown_left(ID, &previous.recipient).is_some() {
-            return rate_limited();
-        }
-        if previous.used {
-            return self.refused("otp already verifed");
-        }
         let length = length.unwrap_or(previous.code.len());
         self.issue(key, &previous.recipient, length, previous.ttl, message)
     }
@@ -206,6 +197,7 @@ impl Call<'_> {
     }
 }
 
+/// Answers a request under the prefix.
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     type Operation = fn(&Call<'_>) -> Reply;
     let operation: Operation = match req.path.as_str() {
@@ -220,7 +212,7 @@ pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     if req.method != "POST" {
         return failure_status(405, "Method Not Allowed");
     }
-    if req.header("appid") != Some(APP_ID) || req.header("appkey") != Some(APP_KEY) {
+    if !req.has_headers(&[("appid", APP_ID), ("appkey", APP_KEY)]) {
         return failure_status(401, "Missing/Invalid credentials");
     }
     let Some(transaction_id) = req
@@ -294,8 +286,7 @@ fn verify_email(call: &Call<'_>) -> Reply {
             return call.refused("invalid otp");
         }
     }
-    let check = call.cx.check(ID, &key, &otp).map(|(check, _)| check);
-    call.verdict(check, "Invalid reqId")
+    call.verdict(call.cx.check(ID, &key, &otp), "Invalid reqId")
 }
 
 fn mobile_key(number: &str) -> String {
@@ -342,10 +333,7 @@ fn verify_mobile(call: &Call<'_>) -> Reply {
     let Some(otp) = call.str_field("otp") else {
         return missing();
     };
-    let check = call
-        .cx
-        .check(ID, &mobile_key(&number), &otp)
-        .map(|(check, _)| check);
+    let check = call.cx.check(ID, &mobile_key(&number), &otp);
     call.verdict(check, "Invalid mobileNumber")
 }
 

@@ -27,7 +27,13 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::{is_email, random_hex, unix, Check, Failure, Gate, NewCode, Reply, Req, Shared};
+use super::clock::unix;
+use super::codes::{Check, Gate, NewCode};
+use super::fields::is_email;
+use super::ids::random_hex;
+use super::state::Shared;
+use super::wire::{Reply, Req};
+use super::Failure;
 
 pub(super) const ID: &str = "tencent_ciam";
 pub(super) const PREFIX: &str = "/tencent_ciam/";
@@ -44,10 +50,9 @@ const DEFAULT_LENGTH: usize = 6;
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
 const USAGES: [&str; 4] = ["login", "signup", "update_userinfo", "reset_password"];
 
-pub(super) fn config(base_url: &str) -> Value {
+/// The provider's own keys of its ready-made config.
+pub(super) fn config() -> Value {
     json!({
-        "provider": ID,
-        "base_url": base_url,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "auth_source_id": AUTH_SOURCE_ID,
@@ -95,6 +100,7 @@ fn insufficient_quota(email: bool) -> Reply {
     })
 }
 
+/// The documented answer to a forced failure.
 pub(super) fn failure(_cx: &Shared, req: &Req, failure: Failure) -> Reply {
     let email = req.json().is_some_and(|body| {
         body.contains_key("email") || body.get("grant_type") == Some(&json!(GRANT_EMAIL))
@@ -111,6 +117,7 @@ pub(super) fn failure(_cx: &Shared, req: &Req, failure: Failure) -> Reply {
     }
 }
 
+/// Answers a request under the prefix.
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     let operation: fn(&Shared, &Req, &Map<String, Value>) -> Reply = match req.path.as_str() {
         "otp/send" => send,
@@ -256,15 +263,12 @@ fn send(cx: &Shared, req: &Req, body: &Map<String, Value>) -> Reply {
     meta.insert("email".into(), json!(is_email));
     meta.insert("value".into(), json!(value));
     let issued = cx.issue(NewCode {
-        provider: ID,
-        key: &otp_token,
-        recipient: &who,
         // The documented one-SMS-per-number-per-30-s rule; no limit is documented for email.
         cooldown: (!is_email).then_some(value.as_str()),
         length,
         ttl,
-        code: None,
         meta,
+        ..NewCode::new(ID, &otp_token, &who, &cx.options)
     });
     match issued {
         Ok(_) => Reply::json(200, json!({"otp_token": otp_token})),
@@ -296,8 +300,8 @@ fn consume(
         ));
     }
     match cx.check(ID, otp_token, otp) {
-        Some((Check::Correct, _)) => Ok(()),
-        Some((Check::Used, _)) | None => Err(unknown()),
+        Some(Check::Correct) => Ok(()),
+        Some(Check::Used) | None => Err(unknown()),
         Some(_) => Err(invalid_grant("Unknown or expired OTP")),
     }
 }

@@ -14,10 +14,13 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    ceil_secs, is_email, laravel_422, next_month, string_or_number, Check, Failure, Gate, NewCode,
-    Reply, Req, Shared,
-};
+use super::clock::{ceil_secs, next_month};
+use super::codes::{Check, Gate, NewCode};
+use super::fields::{is_email, string_or_number};
+use super::laravel::{laravel_422, Problems};
+use super::state::Shared;
+use super::wire::{Reply, Req};
+use super::Failure;
 
 pub(super) const ID: &str = "thaaigroup";
 pub(super) const PREFIX: &str = "/thaaigroup/";
@@ -27,10 +30,9 @@ const CLIENT_SECRET: &str = "sandbox-client-secret";
 const DOMAIN: &str = "example.com";
 const ALLOWED_DOMAINS: [&str; 2] = [DOMAIN, "localhost"];
 
-pub(super) fn config(base_url: &str) -> Value {
+/// The provider's own keys of its ready-made config.
+pub(super) fn config() -> Value {
     json!({
-        "provider": ID,
-        "base_url": base_url,
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
         "domain": DOMAIN,
@@ -76,6 +78,7 @@ fn otp_invalid() -> Reply {
     error(400, "OTP_INVALID", "Invalid or expired OTP", json!({}))
 }
 
+/// The documented answer to a forced failure.
 pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown => cooldown(ceil_secs(cx.options.resend_cooldown)),
@@ -97,6 +100,7 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
+/// Answers a request under the prefix.
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     let operation: fn(&Shared, &Map<String, Value>) -> Reply = match req.path.as_str() {
         "api/otp/send" => send,
@@ -106,9 +110,10 @@ pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     if req.method != "POST" {
         return error(405, "METHOD_NOT_ALLOWED", "Use POST.", json!({}));
     }
-    if req.header("x-client-id") != Some(CLIENT_ID)
-        || req.header("x-client-secret") != Some(CLIENT_SECRET)
-    {
+    if !req.has_headers(&[
+        ("x-client-id", CLIENT_ID),
+        ("x-client-secret", CLIENT_SECRET),
+    ]) {
         return invalid_client();
     }
     let domain_ok = req.header("x-client-domain").is_some_and(|domain| {
@@ -129,15 +134,15 @@ pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
 
 /// The email and purpose of a send or verify body, or the validation answer.
 fn email_and_purpose(body: &Map<String, Value>) -> Result<(String, String), Reply> {
-    let mut errors = Vec::new();
+    let mut problems = Problems::default();
     let email = match body.get("email").and_then(Value::as_str) {
         Some(email) if is_email(email.trim()) => email.trim().to_lowercase(),
         Some(_) => {
-            errors.push(("email", "The email field must be a valid email address."));
+            problems.add("email", "The email field must be a valid email address.");
             String::new()
         }
         None => {
-            errors.push(("email", "The email field is required."));
+            problems.add("email", "The email field is required.");
             String::new()
         }
     };
@@ -145,23 +150,14 @@ fn email_and_purpose(body: &Map<String, Value>) -> Result<(String, String), Repl
         None | Some(Value::Null) => String::new(),
         Some(Value::String(p)) if p.len() <= 64 => p.clone(),
         Some(_) => {
-            errors.push((
+            problems.add(
                 "purpose",
                 "The purpose field must be a string of at most 64 characters.",
-            ));
+            );
             String::new()
         }
     };
-    if errors.is_empty() {
-        Ok((email, purpose))
-    } else {
-        Err(laravel_422(
-            &errors
-                .into_iter()
-                .map(|(f, m)| (f.to_owned(), m.to_owned()))
-                .collect::<Vec<_>>(),
-        ))
-    }
+    problems.finish().map(|()| (email, purpose))
 }
 
 fn send(cx: &Shared, body: &Map<String, Value>) -> Reply {
@@ -169,16 +165,8 @@ fn send(cx: &Shared, body: &Map<String, Value>) -> Reply {
         Ok(found) => found,
         Err(reply) => return reply,
     };
-    let issued = cx.issue(NewCode {
-        provider: ID,
-        key: &format!("{email}\n{purpose}"),
-        recipient: &email,
-        cooldown: Some(&email),
-        length: usize::from(cx.options.code_length),
-        ttl: cx.options.code_ttl,
-        code: None,
-        meta: Map::new(),
-    });
+    let key = format!("{email}\n{purpose}");
+    let issued = cx.issue(NewCode::new(ID, &key, &email, &cx.options));
     match issued {
         Ok(_) => Reply::json(
             200,
@@ -200,10 +188,10 @@ fn verify(cx: &Shared, body: &Map<String, Value>) -> Reply {
         Err(reply) => return reply,
     };
     let Some(otp) = string_or_number(body.get("otp")).filter(|otp| !otp.is_empty()) else {
-        return laravel_422(&[("otp".to_owned(), "The otp field is required.".to_owned())]);
+        return laravel_422(&[("otp", "The otp field is required.")]);
     };
     match cx.check(ID, &format!("{email}\n{purpose}"), otp.trim()) {
-        Some((Check::Correct, _)) => Reply::json(200, json!({"ok": true, "verified": true})),
+        Some(Check::Correct) => Reply::json(200, json!({"ok": true, "verified": true})),
         _ => otp_invalid(),
     }
 }

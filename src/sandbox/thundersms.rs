@@ -21,10 +21,14 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::{
-    ceil_secs, laravel_422, naive_time, random_hex, random_uuid, string_or_number, whole_number,
-    Check, Failure, Gate, NewCode, Otp, Reply, Req, Shared,
-};
+use super::clock::{ceil_secs, naive_time};
+use super::codes::{Check, Gate, NewCode, Otp};
+use super::fields::{is_e164_digits, string_or_number};
+use super::ids::{random_hex, random_uuid};
+use super::laravel::{laravel_422, Problems};
+use super::state::Shared;
+use super::wire::{Reply, Req};
+use super::Failure;
 
 pub(super) const ID: &str = "thundersms";
 pub(super) const PREFIX: &str = "/thundersms/api/v2/";
@@ -34,10 +38,9 @@ const TOKEN: &str = "sandbox-thundersms-token";
 const IST: i64 = 5 * 3600 + 30 * 60;
 const CHANNELS: [&str; 4] = ["whatsapp", "sms", "voice", "viber"];
 
-pub(super) fn config(base_url: &str) -> Value {
+/// The provider's own keys of its ready-made config.
+pub(super) fn config() -> Value {
     json!({
-        "provider": ID,
-        "base_url": base_url,
         "token": TOKEN,
         "channels": [
             {"name": "whatsapp", "from": "919019120000", "order": 0, "wait": 30},
@@ -61,6 +64,7 @@ fn balance() -> Reply {
     )
 }
 
+/// The documented answer to a forced failure.
 pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown => throttled(ceil_secs(cx.options.resend_cooldown)),
@@ -71,6 +75,7 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
+/// Answers a request under the prefix.
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
     let method = req
         .query("_method")
@@ -110,66 +115,6 @@ struct ChannelIn {
     from: String,
     to: String,
     order: u64,
-}
-
-/// Collects Laravel-style validation messages.
-#[derive(Default)]
-struct Problems(Vec<(String, String)>);
-
-impl Problems {
-    fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push((field.into(), message.into()));
-    }
-
-    /// An optional whole number in a range.
-    fn number(
-        &mut self,
-        object: &Map<String, Value>,
-        path: &str,
-        key: &str,
-        range: (u64, u64),
-    ) -> Option<u64> {
-        let field = format!("{path}{key}");
-        match object.get(key) {
-            None | Some(Value::Null) => None,
-            value => match whole_number(value) {
-                Some(n) if (range.0..=range.1).contains(&n) => Some(n),
-                Some(_) => {
-                    self.add(
-                        &field,
-                        format!(
-                            "The {field} field must be between {} and {}.",
-                            range.0, range.1
-                        ),
-                    );
-                    None
-                }
-                None => {
-                    self.add(&field, format!("The {field} field must be an integer."));
-                    None
-                }
-            },
-        }
-    }
-
-    fn optional_string(
-        &mut self,
-        object: &Map<String, Value>,
-        path: &str,
-        key: &str,
-    ) -> Option<String> {
-        match object.get(key) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                self.add(
-                    format!("{path}{key}"),
-                    format!("The {path}{key} field must be a string."),
-                );
-                None
-            }
-        }
-    }
 }
 
 fn channel(problems: &mut Problems, index: usize, value: &Value) -> Option<ChannelIn> {
@@ -212,9 +157,7 @@ fn channel(problems: &mut Problems, index: usize, value: &Value) -> Option<Chann
         .get("recipient")
         .and_then(|r| string_or_number(r.get("to")))
     {
-        Some(to) if (8..=15).contains(&to.len()) && to.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(to)
-        }
+        Some(to) if is_e164_digits(&to) => Some(to),
         Some(_) => {
             problems.add(
                 format!("{path}recipient.to"),
@@ -301,12 +244,12 @@ fn send(cx: &Shared, req: &Req) -> Reply {
         },
     };
     problems.optional_string(&body, "", "template");
-    if !problems.0.is_empty() {
-        return laravel_422(&problems.0);
+    if let Err(reply) = problems.finish() {
+        return reply;
     }
     channels.sort_by_key(|c| c.order);
     let Some(first) = channels.first() else {
-        return laravel_422(&[("channels".into(), "The channels field is required.".into())]);
+        return laravel_422(&[("channels", "The channels field is required.")]);
     };
     let id = random_uuid();
     let mut meta = Map::new();
@@ -320,14 +263,11 @@ fn send(cx: &Shared, req: &Req) -> Reply {
             .collect::<Vec<_>>()),
     );
     let issued = cx.issue(NewCode {
-        provider: ID,
-        key: &id,
-        recipient: &first.to,
-        cooldown: Some(&first.to),
         length: length as usize,
         ttl: Duration::from_secs(timeout),
         code: token,
         meta,
+        ..NewCode::new(ID, &id, &first.to, &cx.options)
     });
     match issued {
         Ok(otp) => Reply::json(
@@ -346,7 +286,7 @@ fn send(cx: &Shared, req: &Req) -> Reply {
 }
 
 fn check(cx: &Shared, id: &str, token: &str) -> Reply {
-    let status = match cx.check(ID, id, token).map(|(check, _)| check) {
+    let status = match cx.check(ID, id, token) {
         None => "failed",
         Some(Check::Correct) => "success",
         Some(Check::Expired) => "expired",
