@@ -46,13 +46,14 @@ use crate::adapter::{Adapter, Client};
 use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::Error;
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpRequest, HttpResponse};
+use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
     Channel, OtpCode, Purpose, SendReceipt, SendRequest, StatusReport, VerificationState, Verified,
 };
 use crate::recipient::{Phone, Recipient};
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 pub use manage::{Filters, ListPage, Management, OtpRecord};
 
@@ -239,51 +240,46 @@ impl ProviderSettings for Config {
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
     fn adapter(&self, base_url: Url) -> Result<GenericAdapter, Error> {
-        GenericAdapter::new(base_url, self)
+        let channel = self.check()?;
+        Ok(GenericAdapter {
+            base_url,
+            app_id: self.app_id.clone(),
+            headers: auth_headers(self)?,
+            sender: self.sender.clone(),
+            channel,
+        })
     }
 }
 
-/// How one request authenticates, decided once when the adapter is built.
-#[derive(Debug, Clone)]
-enum Auth {
-    /// `X-API-Key` and `X-API-Secret`.
-    Headers { key: Secret, secret: Secret },
-    /// A complete `Authorization` value (`Basic …` or `Bearer …`).
-    Authorization(Secret),
-}
-
-impl Auth {
-    fn from_config(config: &Config) -> Self {
-        let pair = || {
-            STANDARD.encode(format!(
-                "{}:{}",
-                config.api_key.expose(),
-                config.api_secret.expose()
-            ))
-        };
-        match (config.auth, &config.bearer_token) {
-            (AuthMode::Headers, _) => Auth::Headers {
-                key: config.api_key.clone(),
-                secret: config.api_secret.clone(),
-            },
-            (AuthMode::Basic, _) => Auth::Authorization(Secret::new(format!("Basic {}", pair()))),
-            (AuthMode::Bearer, Some(token)) => {
-                Auth::Authorization(Secret::new(format!("Bearer {}", token.expose())))
-            }
-            (AuthMode::Bearer, None) => {
-                Auth::Authorization(Secret::new(format!("Bearer {}", pair())))
-            }
+/// The authentication headers `auth` asks for, prepared once: `X-API-Key` and `X-API-Secret`,
+/// or one `Authorization` value (`Basic …` or `Bearer …`), all marked sensitive.
+fn auth_headers(config: &Config) -> Result<HeaderMap, Error> {
+    let pair = || {
+        STANDARD.encode(format!(
+            "{}:{}",
+            config.api_key.expose(),
+            config.api_secret.expose()
+        ))
+    };
+    // The derived values are base64 behind a fixed word, so only a token can be refused, and
+    // `Config::check` has already checked it.
+    let (authorization, key) = match (config.auth, &config.bearer_token) {
+        (AuthMode::Headers, _) => {
+            return header_map(&[
+                ("x-api-key", "api_key", config.api_key.expose(), true),
+                (
+                    "x-api-secret",
+                    "api_secret",
+                    config.api_secret.expose(),
+                    true,
+                ),
+            ])
         }
-    }
-
-    fn apply(&self, request: HttpRequest) -> Result<HttpRequest, Error> {
-        match self {
-            Auth::Headers { key, secret } => request
-                .secret_header("x-api-key", key.expose())?
-                .secret_header("x-api-secret", secret.expose()),
-            Auth::Authorization(value) => request.secret_header("authorization", value.expose()),
-        }
-    }
+        (AuthMode::Basic, _) => (format!("Basic {}", pair()), "api_key"),
+        (AuthMode::Bearer, Some(token)) => (format!("Bearer {}", token.expose()), "bearer_token"),
+        (AuthMode::Bearer, None) => (format!("Bearer {}", pair()), "api_key"),
+    };
+    header_map(&[("authorization", key, &authorization, true)])
 }
 
 /// The generic service's wire format as pure functions.
@@ -291,39 +287,34 @@ impl Auth {
 pub struct GenericAdapter {
     base_url: Url,
     app_id: Secret,
-    auth: Auth,
+    /// The authentication headers `auth` asks for, checked and prepared once.
+    headers: HeaderMap,
     sender: Option<String>,
     channel: Channel,
 }
 
 impl GenericAdapter {
     /// Checks `config` and prepares the adapter for `base_url` (a path ending in `/`, as
-    /// [`CommonConfig::resolve`](crate::CommonConfig::resolve) gives it).
+    /// [`CommonConfig::resolve`](crate::CommonConfig::resolve) gives it); the same as
+    /// [`ProviderSettings::adapter`].
     pub fn new(base_url: Url, config: &Config) -> Result<Self, Error> {
-        let channel = config.check()?;
-        Ok(GenericAdapter {
-            base_url,
-            app_id: config.app_id.clone(),
-            auth: Auth::from_config(config),
-            sender: config.sender.clone(),
-            channel,
-        })
+        config.adapter(base_url)
     }
 
     fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
-        self.auth.apply(HttpRequest::post_json(
-            endpoint(&self.base_url, path),
-            body,
-        )?)
+        Ok(
+            HttpRequest::post_json(endpoint(&self.base_url, path), body)?
+                .with_headers(&self.headers),
+        )
     }
 
     /// A `GET` of `path` with these query pairs, authenticated.
-    fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<HttpRequest, Error> {
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> HttpRequest {
         let mut url = endpoint(&self.base_url, path);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        self.auth.apply(HttpRequest::get(url))
+        HttpRequest::get(url).with_headers(&self.headers)
     }
 
     /// The channel a send uses: the request's when it is SMS or WhatsApp, else the config's;
@@ -571,10 +562,8 @@ impl Adapter for GenericAdapter {
     }
 
     fn build_status(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.get(
-            "otp/status",
-            &[("verification_id", handle.require_reference()?)],
-        )
+        let verification_id = handle.require_reference()?;
+        Ok(self.get("otp/status", &[("verification_id", verification_id)]))
     }
 
     fn parse_status(
@@ -603,7 +592,7 @@ mod tests {
     }
 
     fn adapter(config: &Config) -> GenericAdapter {
-        GenericAdapter::new(base(), config).unwrap()
+        config.adapter(base()).unwrap()
     }
 
     fn body_of(request: &HttpRequest) -> Value {
@@ -686,12 +675,12 @@ mod tests {
             (config().channel(Channel::Voice), "channel"),
         ];
         for (config, key) in cases {
-            let err = GenericAdapter::new(base(), &config).unwrap_err();
+            let err = config.adapter(base()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{key}");
             assert!(err.message().contains(key), "{key}: {err}");
         }
         // A colon in the key is fine where it travels in its own header.
-        assert!(GenericAdapter::new(base(), &Config::new("a", "k:1", "s")).is_ok());
+        assert!(Config::new("a", "k:1", "s").adapter(base()).is_ok());
     }
 
     #[test]

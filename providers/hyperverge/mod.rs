@@ -47,11 +47,12 @@ use crate::adapter::{Adapter, Client};
 use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpRequest, HttpResponse};
+use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{Channel, OtpCode, SendReceipt, SendRequest, Verified};
 use crate::recipient::{Email, Phone, Recipient};
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 use errors::Call;
 
@@ -149,7 +150,44 @@ impl ProviderSettings for Config {
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
     fn adapter(&self, base_url: Url) -> Result<HyperVergeAdapter, Error> {
-        HyperVergeAdapter::checked(base_url, self)
+        let headers = header_map(&[
+            ("appid", "app_id", self.app_id.expose(), true),
+            ("appkey", "app_key", self.app_key.expose(), true),
+        ])?;
+        for (key, value) in [
+            ("widget_id", &self.widget_id),
+            ("template_id", &self.template_id),
+        ] {
+            if let Some(value) = value {
+                check_header_value(key, value)?;
+            }
+        }
+        let otp_length = match self.otp_length {
+            None => DEFAULT_OTP_LENGTH,
+            Some(length) => u8::try_from(length)
+                .ok()
+                .filter(|l| MOBILE_LENGTHS.accepted.contains(l))
+                .ok_or_else(|| {
+                    Error::config("otp_length", "must be 4 to 9 (4 or 6 for email codes)")
+                })?,
+        };
+        if self
+            .otp_expiry_mins
+            .is_some_and(|mins| !(1..=MAX_OTP_EXPIRY_MINS).contains(&mins))
+        {
+            return Err(Error::config(
+                "otp_expiry_mins",
+                format!("must be 1 to {MAX_OTP_EXPIRY_MINS} minutes"),
+            ));
+        }
+        Ok(HyperVergeAdapter {
+            base_url,
+            headers,
+            widget_id: self.widget_id.clone(),
+            template_id: self.template_id.clone(),
+            otp_length,
+            otp_expiry_mins: self.otp_expiry_mins,
+        })
     }
 }
 
@@ -160,8 +198,8 @@ pub type HyperVerge = Client<HyperVergeAdapter>;
 #[derive(Debug, Clone)]
 pub struct HyperVergeAdapter {
     base_url: Url,
-    app_id: Secret,
-    app_key: Secret,
+    /// The `appId` and `appKey` headers, checked and prepared once.
+    headers: HeaderMap,
     widget_id: Option<String>,
     template_id: Option<String>,
     otp_length: u8,
@@ -175,52 +213,10 @@ pub fn transaction_id(handle: &Verification) -> Option<&str> {
 }
 
 impl HyperVergeAdapter {
-    /// The adapter for a config, every value checked once.
-    fn checked(base_url: Url, config: &Config) -> Result<Self, Error> {
-        check_header_value("app_id", config.app_id.expose())?;
-        check_header_value("app_key", config.app_key.expose())?;
-        for (key, value) in [
-            ("widget_id", &config.widget_id),
-            ("template_id", &config.template_id),
-        ] {
-            if let Some(value) = value {
-                check_header_value(key, value)?;
-            }
-        }
-        let otp_length = match config.otp_length {
-            None => DEFAULT_OTP_LENGTH,
-            Some(length) => u8::try_from(length)
-                .ok()
-                .filter(|l| MOBILE_LENGTHS.accepted.contains(l))
-                .ok_or_else(|| {
-                    Error::config("otp_length", "must be 4 to 9 (4 or 6 for email codes)")
-                })?,
-        };
-        if config
-            .otp_expiry_mins
-            .is_some_and(|mins| !(1..=MAX_OTP_EXPIRY_MINS).contains(&mins))
-        {
-            return Err(Error::config(
-                "otp_expiry_mins",
-                format!("must be 1 to {MAX_OTP_EXPIRY_MINS} minutes"),
-            ));
-        }
-        Ok(HyperVergeAdapter {
-            base_url,
-            app_id: config.app_id.clone(),
-            app_key: config.app_key.clone(),
-            widget_id: config.widget_id.clone(),
-            template_id: config.template_id.clone(),
-            otp_length,
-            otp_expiry_mins: config.otp_expiry_mins,
-        })
-    }
-
     /// A `POST` of `body` to `path` with the three headers.
     fn post(&self, path: &str, transaction_id: &str, body: Value) -> Result<HttpRequest, Error> {
         HttpRequest::post_json(endpoint(&self.base_url, path), &body)?
-            .secret_header("appid", self.app_id.expose())?
-            .secret_header("appkey", self.app_key.expose())?
+            .with_headers(&self.headers)
             .header("transactionid", transaction_id)
     }
 
@@ -543,7 +539,7 @@ mod tests {
 
     fn adapter_with(config: &Config) -> HyperVergeAdapter {
         let base = Url::parse("https://ind-engine.thomas.hyperverge.co/v1/").unwrap();
-        HyperVergeAdapter::checked(base, config).unwrap()
+        config.adapter(base).unwrap()
     }
 
     fn adapter() -> HyperVergeAdapter {
@@ -668,7 +664,7 @@ mod tests {
         for bad in [0, 3, 10, 300] {
             let mut config = config();
             config.otp_length = Some(bad);
-            let err = HyperVergeAdapter::checked(base.clone(), &config).unwrap_err();
+            let err = config.adapter(base.clone()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config);
             assert!(err.message().contains("otp_length"), "{err}");
         }
@@ -866,7 +862,7 @@ mod tests {
         let bad = |edit: fn(&mut Config), key: &str| {
             let mut config = config();
             edit(&mut config);
-            let err = HyperVergeAdapter::checked(base.clone(), &config).unwrap_err();
+            let err = config.adapter(base.clone()).unwrap_err();
             assert_eq!(err.kind(), ErrorKind::Config, "{key}");
             assert!(err.message().contains(key), "{err}");
         };

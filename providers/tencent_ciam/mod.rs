@@ -48,7 +48,7 @@ use crate::adapter::{Adapter, Client};
 use crate::config::{check_header_value, de, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, HttpRequest, HttpResponse};
+use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
     Channel, IssuedTokens, OtpCode, Purpose, SendReceipt, SendRequest, Verified,
@@ -56,6 +56,7 @@ use crate::provider::{
 use crate::recipient::{Phone, Recipient};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "tencent_ciam";
@@ -142,13 +143,23 @@ impl ProviderSettings for Config {
         if let Some(id) = &self.auth_source_id {
             check_header_value("auth_source_id", id)?;
         }
+        let authorization =
+            basic_authorization(self.client_id.expose(), self.client_secret.expose());
+        // Both halves were checked above and base64 after `Basic ` is always header-safe, so
+        // this cannot fail; the key is named all the same.
+        let basic = header_map(&[(
+            "authorization",
+            "client_secret",
+            authorization.expose(),
+            true,
+        )])?;
         Ok(TencentCiamAdapter {
             base_url,
-            authorization: basic_authorization(
-                self.client_id.expose(),
-                self.client_secret.expose(),
-            ),
-            config: self.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            auth_source_id: self.auth_source_id.clone(),
+            auto_signup: self.auto_signup,
+            basic,
         })
     }
 }
@@ -160,9 +171,15 @@ pub type TencentCiam = Client<TencentCiamAdapter>;
 #[derive(Debug, Clone)]
 pub struct TencentCiamAdapter {
     base_url: Url,
-    config: Config,
-    /// The whole `Authorization` header value, computed once.
-    authorization: Secret,
+    /// Sent in the body of the `/oauth2/token` exchange.
+    client_id: Secret,
+    /// Sent in the body of the `/oauth2/token` exchange.
+    client_secret: Secret,
+    auth_source_id: Option<String>,
+    auto_signup: Option<bool>,
+    /// `Authorization: Basic …` for `/otp/send` and `/reset_user_password` (never the token
+    /// exchange), checked and prepared once.
+    basic: HeaderMap,
 }
 
 /// `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, form-style percent
@@ -327,12 +344,14 @@ fn text_field(body: &Map<String, Value>, key: &str) -> Option<String> {
 impl TencentCiamAdapter {
     /// A JSON `POST` with the Basic `Authorization` header (`/otp/send`, `/reset_user_password`).
     fn post_with_basic(&self, path: &str, body: Map<String, Value>) -> Result<HttpRequest, Error> {
-        HttpRequest::post_json(endpoint(&self.base_url, path), &Value::Object(body))?
-            .secret_header("authorization", self.authorization.expose())
+        Ok(
+            HttpRequest::post_json(endpoint(&self.base_url, path), &Value::Object(body))?
+                .with_headers(&self.basic),
+        )
     }
 
     fn auth_source_id(&self) -> Result<&str, Error> {
-        self.config.auth_source_id.as_deref().ok_or_else(|| {
+        self.auth_source_id.as_deref().ok_or_else(|| {
             Error::config(
                 "auth_source_id",
                 "required for login codes (the SMS or email OTP auth source in the Tencent CIAM console); nothing was sent",
@@ -512,16 +531,13 @@ impl Adapter for TencentCiamAdapter {
         let otp_token = handle.require_reference()?;
         let mut body = Map::new();
         body.insert("grant_type".into(), json!(target.grant_type()));
-        body.insert("client_id".into(), json!(self.config.client_id.expose()));
-        body.insert(
-            "client_secret".into(),
-            json!(self.config.client_secret.expose()),
-        );
+        body.insert("client_id".into(), json!(self.client_id.expose()));
+        body.insert("client_secret".into(), json!(self.client_secret.expose()));
         body.insert("auth_source_id".into(), json!(self.auth_source_id()?));
         body.insert(target.key.into(), json!(target.value));
         body.insert("otp_token".into(), json!(otp_token));
         body.insert("otp".into(), json!(code.expose()));
-        if let Some(enabled) = self.config.auto_signup {
+        if let Some(enabled) = self.auto_signup {
             body.insert("auto_signup".into(), json!(enabled));
         }
         HttpRequest::post_json(
@@ -571,14 +587,9 @@ mod tests {
     use crate::{CommonConfig, HttpOptions, ProviderConfig};
 
     fn adapter_with(config: Config) -> TencentCiamAdapter {
-        TencentCiamAdapter {
-            base_url: Url::parse("https://example.portal.tencentciam.com/").unwrap(),
-            authorization: basic_authorization(
-                config.client_id.expose(),
-                config.client_secret.expose(),
-            ),
-            config,
-        }
+        config
+            .adapter(Url::parse("https://example.portal.tencentciam.com/").unwrap())
+            .unwrap()
     }
 
     fn adapter() -> TencentCiamAdapter {

@@ -54,7 +54,7 @@ use crate::adapter::{Adapter, Client};
 use crate::config::{check_header_value, de as lenient, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, endpoint_with_segments, HttpRequest, HttpResponse};
+use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
@@ -62,6 +62,7 @@ use crate::provider::{
 };
 use crate::recipient::{scrub, Phone};
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "thundersms";
@@ -345,10 +346,21 @@ impl Config {
             template: None,
         }
     }
+}
 
-    /// Checks every value and builds the adapter for `base_url`.
-    fn checked_adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+impl ProviderSettings for Config {
+    type Adapter = ThunderSmsAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+        // Checked on its own: behind `Bearer ` a blank token would still make a header.
         check_header_value("token", self.token.expose())?;
+        let bearer = format!("Bearer {}", self.token.expose());
+        let headers = header_map(&[
+            ("authorization", "token", &bearer, true),
+            // Laravel answers JSON (not a login redirect) only to clients that accept it.
+            ("accept", "accept", "application/json", false),
+        ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
             None => DEFAULT_CODE_LENGTH,
@@ -366,21 +378,12 @@ impl Config {
         }
         Ok(ThunderSmsAdapter {
             base_url,
-            token: self.token.clone(),
+            headers,
             routes,
             code_length,
             code_ttl_secs,
             template: check_template(self.template.as_deref())?,
         })
-    }
-}
-
-impl ProviderSettings for Config {
-    type Adapter = ThunderSmsAdapter;
-    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
-
-    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
-        self.checked_adapter(base_url)
     }
 }
 
@@ -391,7 +394,9 @@ pub type ThunderSms = Client<ThunderSmsAdapter>;
 #[derive(Debug, Clone)]
 pub struct ThunderSmsAdapter {
     base_url: Url,
-    token: Secret,
+    /// `Authorization: Bearer <token>` and `Accept: application/json`, checked and prepared
+    /// once.
+    headers: HeaderMap,
     routes: Vec<Route>,
     code_length: u8,
     code_ttl_secs: u64,
@@ -476,19 +481,9 @@ impl ThunderSmsAdapter {
         self.routes.iter().map(|r| r.channel).collect()
     }
 
-    fn authorized(&self, request: HttpRequest) -> Result<HttpRequest, Error> {
-        request
-            .secret_header("authorization", &format!("Bearer {}", self.token.expose()))?
-            // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            .header("accept", "application/json")
-    }
-
     fn get(&self, path: &str, segments: &[&str]) -> Result<HttpRequest, Error> {
-        self.authorized(HttpRequest::get(endpoint_with_segments(
-            &self.base_url,
-            path,
-            segments,
-        )?))
+        let url = endpoint_with_segments(&self.base_url, path, segments)?;
+        Ok(HttpRequest::get(url).with_headers(&self.headers))
     }
 
     fn plan<'a>(&'a self, request: &'a SendRequest) -> Result<Plan<'a>, Error> {
@@ -553,10 +548,10 @@ impl Adapter for ThunderSmsAdapter {
             foreign_id: request.reference.as_deref(),
             template: self.template.as_deref(),
         };
-        self.authorized(HttpRequest::post_json(
-            endpoint(&self.base_url, "verify/send"),
-            &body,
-        )?)
+        Ok(
+            HttpRequest::post_json(endpoint(&self.base_url, "verify/send"), &body)?
+                .with_headers(&self.headers),
+        )
     }
 
     fn parse_send(
