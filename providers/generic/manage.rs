@@ -289,7 +289,7 @@ impl GenericAdapter {
     ) -> Result<HttpRequest, Error> {
         let pairs = filters.pairs()?;
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        self.get(call.path(), &borrowed)
+        Ok(self.get(call.path(), &borrowed))
     }
 
     /// Reads an `otp/list` answer: `data` as a list of items, or an object holding the list
@@ -416,6 +416,7 @@ impl Generic {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ProviderSettings;
     use crate::http::HttpResponse;
     use crate::providers::generic::Config;
     use crate::ErrorKind;
@@ -423,7 +424,7 @@ mod tests {
 
     fn adapter() -> GenericAdapter {
         let base = Url::parse("https://otp.example.com/v2/").unwrap();
-        GenericAdapter::new(base, &Config::new("a", "k", "s")).unwrap()
+        Config::new("a", "k", "s").adapter(base).unwrap()
     }
 
     #[test]

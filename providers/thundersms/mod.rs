@@ -37,24 +37,27 @@
 //! From the environment, `OTPKIT_CHANNELS` holds the list as JSON:
 //! `[{"name":"whatsapp","from":"91901912000"},{"name":"sms","from":"OTPKIT"}]`.
 
+mod channels;
 mod errors;
+#[cfg(test)]
+mod tests;
 mod wire;
 
-use std::fmt;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
+pub use self::channels::ChannelConfig;
+use self::channels::{channel_list, check_channels, plan_routes, Route};
 use self::errors::{CheckWord, Subject};
 use crate::adapter::{Adapter, Client};
 use crate::config::{check_header_value, de as lenient, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, endpoint_with_segments, HttpRequest, HttpResponse};
+use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
@@ -62,6 +65,7 @@ use crate::provider::{
 };
 use crate::recipient::{scrub, Phone};
 use crate::secret::Secret;
+use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "thundersms";
@@ -110,213 +114,6 @@ pub struct Config {
     pub template: Option<String>,
 }
 
-/// One channel of the fallback sequence.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ChannelConfig {
-    /// `whatsapp`, `sms`, `voice` or `viber`.
-    #[serde(deserialize_with = "lenient::string_like")]
-    pub name: String,
-    /// The sender id or number (for Viber, a UUID).
-    #[serde(deserialize_with = "lenient::string_like")]
-    pub from: String,
-    /// The place in the sequence; the position in the list when absent.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub order: Option<u64>,
-    /// Seconds before the next channel is tried (default 30).
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub wait: Option<u64>,
-    /// Voice only: the call flow id. The vendor's example sets it on voice channels but does
-    /// not list it as required, so it is optional here.
-    #[serde(default, deserialize_with = "opt_string_like")]
-    pub flow_id: Option<String>,
-    /// Voice only: the text-to-speech language, such as `en_US`.
-    #[serde(default)]
-    pub language: Option<String>,
-    /// Viber only: the message's time to live, 30 to 1,209,600 seconds.
-    #[serde(default, deserialize_with = "lenient::opt_u64")]
-    pub ttl: Option<u64>,
-}
-
-impl ChannelConfig {
-    /// A channel with its name and sender, every option at its default.
-    pub fn new(name: impl Into<String>, from: impl Into<String>) -> Self {
-        ChannelConfig {
-            name: name.into(),
-            from: from.into(),
-            order: None,
-            wait: None,
-            flow_id: None,
-            language: None,
-            ttl: None,
-        }
-    }
-}
-
-fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    lenient::string_like(d).map(Some)
-}
-
-/// Reads `channels` from a list, or from a string holding a JSON list (the environment's form).
-fn channel_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ChannelConfig>, D::Error> {
-    struct ListOrJson;
-
-    impl<'de> Visitor<'de> for ListOrJson {
-        type Value = Vec<ChannelConfig>;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a list of channels, or a string holding a JSON list of channels")
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            Vec::deserialize(de::value::SeqAccessDeserializer::new(seq))
-        }
-
-        fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-            serde_json::from_str(text).map_err(|e| match e.classify() {
-                // Keep serde's wording first, so the config layer drops any quoted value.
-                serde_json::error::Category::Data => E::custom(e),
-                _ => E::custom(format!(
-                    "is a string but not a JSON list of channels (line {} column {})",
-                    e.line(),
-                    e.column()
-                )),
-            })
-        }
-    }
-
-    d.deserialize_any(ListOrJson)
-}
-
-/// One checked channel, in sequence order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Route {
-    channel: Channel,
-    from: String,
-    wait: u64,
-    flow_id: Option<String>,
-    language: Option<String>,
-    ttl: Option<u64>,
-}
-
-impl Route {
-    fn to_wire<'a>(&'a self, to: &'a str, order: usize) -> wire::WireChannel<'a> {
-        wire::WireChannel {
-            name: self.channel.as_str(),
-            from: &self.from,
-            recipient: wire::WireRecipient { to },
-            order,
-            wait: self.wait,
-            flow_id: self.flow_id.as_deref(),
-            language: self.language.as_deref(),
-            ttl: self.ttl,
-        }
-    }
-}
-
-/// Checks the channel list: at least one; names whatsapp, sms, voice or viber, each once;
-/// `from` not blank; `flow_id` and `language` only on voice, `ttl` only on viber and in range;
-/// `wait` at most a day; `order` values distinct. Returns the channels sorted by `order`.
-fn check_channels(channels: &[ChannelConfig]) -> Result<Vec<Route>, Error> {
-    if channels.is_empty() {
-        return Err(Error::config(
-            "channels",
-            "needs at least one channel (whatsapp, sms, voice or viber)",
-        ));
-    }
-    let mut ordered: Vec<(u64, Route)> = Vec::with_capacity(channels.len());
-    for (position, entry) in channels.iter().enumerate() {
-        let key = |field: &str| format!("channels[{position}].{field}");
-        let channel = Channel::parse(&entry.name)
-            .ok()
-            .filter(|c| *c != Channel::Email)
-            .ok_or_else(|| Error::config(&key("name"), "must be whatsapp, sms, voice or viber"))?;
-        if ordered.iter().any(|(_, route)| route.channel == channel) {
-            return Err(Error::config(
-                &key("name"),
-                format!("`{channel}` is listed twice; list each channel once"),
-            ));
-        }
-        let from = entry.from.trim();
-        if from.is_empty() {
-            return Err(Error::config(&key("from"), "must not be empty"));
-        }
-        let flow_id = only_on(
-            channel,
-            Channel::Voice,
-            &key("flow_id"),
-            entry.flow_id.as_deref(),
-        )?;
-        let language = only_on(
-            channel,
-            Channel::Voice,
-            &key("language"),
-            entry.language.as_deref(),
-        )?;
-        if entry.ttl.is_some() && channel != Channel::Viber {
-            return Err(Error::config(
-                &key("ttl"),
-                "applies to the viber channel only",
-            ));
-        }
-        if let Some(ttl) = entry.ttl.filter(|ttl| !VIBER_TTL_SECS.contains(ttl)) {
-            return Err(Error::config(
-                &key("ttl"),
-                format!("{ttl} is outside 30 to 1,209,600 seconds"),
-            ));
-        }
-        let wait = entry.wait.unwrap_or(DEFAULT_WAIT_SECS);
-        if wait > MAX_WAIT_SECS {
-            return Err(Error::config(
-                &key("wait"),
-                format!("must be at most {MAX_WAIT_SECS} seconds"),
-            ));
-        }
-        let order = entry.order.unwrap_or(position as u64);
-        if ordered.iter().any(|(taken, _)| *taken == order) {
-            return Err(Error::config(
-                &key("order"),
-                format!("{order} is already another channel's place (an absent order is the list position)"),
-            ));
-        }
-        let route = Route {
-            channel,
-            from: from.to_owned(),
-            wait,
-            flow_id,
-            language,
-            ttl: entry.ttl,
-        };
-        ordered.push((order, route));
-    }
-    ordered.sort_by_key(|(order, _)| *order);
-    Ok(ordered.into_iter().map(|(_, route)| route).collect())
-}
-
-/// A voice-only (or other single-channel) option: refused elsewhere, not blank when given.
-fn only_on(
-    channel: Channel,
-    allowed: Channel,
-    key: &str,
-    value: Option<&str>,
-) -> Result<Option<String>, Error> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    if channel != allowed {
-        return Err(Error::config(
-            key,
-            format!("applies to the {allowed} channel only"),
-        ));
-    }
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(Error::config(key, "must not be empty when set"));
-    }
-    Ok(Some(value.to_owned()))
-}
-
 /// Checks the optional template: not blank, and holding `{token}`.
 fn check_template(template: Option<&str>) -> Result<Option<String>, Error> {
     let Some(template) = template else {
@@ -345,10 +142,21 @@ impl Config {
             template: None,
         }
     }
+}
 
-    /// Checks every value and builds the adapter for `base_url`.
-    fn checked_adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+impl ProviderSettings for Config {
+    type Adapter = ThunderSmsAdapter;
+    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
+        // Checked on its own: behind `Bearer ` a blank token would still make a header.
         check_header_value("token", self.token.expose())?;
+        let bearer = format!("Bearer {}", self.token.expose());
+        let headers = header_map(&[
+            ("authorization", "token", &bearer, true),
+            // Laravel answers JSON (not a login redirect) only to clients that accept it.
+            ("accept", "accept", "application/json", false),
+        ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
             None => DEFAULT_CODE_LENGTH,
@@ -366,21 +174,12 @@ impl Config {
         }
         Ok(ThunderSmsAdapter {
             base_url,
-            token: self.token.clone(),
+            headers,
             routes,
             code_length,
             code_ttl_secs,
             template: check_template(self.template.as_deref())?,
         })
-    }
-}
-
-impl ProviderSettings for Config {
-    type Adapter = ThunderSmsAdapter;
-    const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
-
-    fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
-        self.checked_adapter(base_url)
     }
 }
 
@@ -391,7 +190,9 @@ pub type ThunderSms = Client<ThunderSmsAdapter>;
 #[derive(Debug, Clone)]
 pub struct ThunderSmsAdapter {
     base_url: Url,
-    token: Secret,
+    /// `Authorization: Bearer <token>` and `Accept: application/json`, checked and prepared
+    /// once.
+    headers: HeaderMap,
     routes: Vec<Route>,
     code_length: u8,
     code_ttl_secs: u64,
@@ -405,29 +206,6 @@ struct Plan<'a> {
     length: u8,
     timeout: u64,
     token: Option<&'a str>,
-}
-
-/// The channel sequence for a request: as configured, or with the requested channel first
-/// and the others after it in their configured order.
-fn plan_routes(routes: &[Route], requested: Option<Channel>) -> Result<Vec<&Route>, Error> {
-    let Some(wanted) = requested else {
-        return Ok(routes.iter().collect());
-    };
-    if wanted == Channel::Email {
-        return Err(Error::unsupported(
-            "ThunderSMS does not send codes by email; nothing was sent",
-        ));
-    }
-    let first = routes.iter().find(|r| r.channel == wanted).ok_or_else(|| {
-        let configured: Vec<&str> = routes.iter().map(|r| r.channel.as_str()).collect();
-        Error::unsupported(format!(
-            "the {wanted} channel is not configured for ThunderSMS (configured: {}); nothing was sent",
-            configured.join(", ")
-        ))
-    })?;
-    Ok(std::iter::once(first)
-        .chain(routes.iter().filter(|r| r.channel != wanted))
-        .collect())
 }
 
 /// The code lifetime in whole seconds (a fraction rounds up), 1 to a day.
@@ -476,19 +254,9 @@ impl ThunderSmsAdapter {
         self.routes.iter().map(|r| r.channel).collect()
     }
 
-    fn authorized(&self, request: HttpRequest) -> Result<HttpRequest, Error> {
-        request
-            .secret_header("authorization", &format!("Bearer {}", self.token.expose()))?
-            // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            .header("accept", "application/json")
-    }
-
     fn get(&self, path: &str, segments: &[&str]) -> Result<HttpRequest, Error> {
-        self.authorized(HttpRequest::get(endpoint_with_segments(
-            &self.base_url,
-            path,
-            segments,
-        )?))
+        let url = endpoint_with_segments(&self.base_url, path, segments)?;
+        Ok(HttpRequest::get(url).with_headers(&self.headers))
     }
 
     fn plan<'a>(&'a self, request: &'a SendRequest) -> Result<Plan<'a>, Error> {
@@ -553,10 +321,10 @@ impl Adapter for ThunderSmsAdapter {
             foreign_id: request.reference.as_deref(),
             template: self.template.as_deref(),
         };
-        self.authorized(HttpRequest::post_json(
-            endpoint(&self.base_url, "verify/send"),
-            &body,
-        )?)
+        Ok(
+            HttpRequest::post_json(endpoint(&self.base_url, "verify/send"), &body)?
+                .with_headers(&self.headers),
+        )
     }
 
     fn parse_send(
@@ -682,543 +450,4 @@ fn channel_attempts(body: &Map<String, Value>) -> Result<Vec<ChannelAttempt>, Er
             Ok(ChannelAttempt::new(name, parse::str_field(entry, "status")))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{CommonConfig, ProviderConfig};
-    use crate::HttpOptions;
-    use serde_json::json;
-
-    const ID_SAMPLE: &str = "bdd56db3-ecd3-4d20-8ab5-988bdc76795a";
-
-    fn channel(name: &str, from: &str) -> ChannelConfig {
-        ChannelConfig::new(name, from)
-    }
-
-    fn config(channels: Vec<ChannelConfig>) -> Config {
-        Config::new("tok-123", channels)
-    }
-
-    fn base() -> Url {
-        Url::parse(DEFAULT_BASE_URL).unwrap()
-    }
-
-    fn adapter() -> ThunderSmsAdapter {
-        let mut voice = channel("voice", "91806828000");
-        voice.flow_id = Some("5876".into());
-        voice.language = Some("en_US".into());
-        config(vec![
-            channel("whatsapp", "91901912000"),
-            channel("sms", "OTPKIT"),
-            voice,
-        ])
-        .adapter(base())
-        .unwrap()
-    }
-
-    fn phone_request() -> SendRequest {
-        SendRequest::new("+919876543210".parse().unwrap())
-    }
-
-    fn body_of(http: &HttpRequest) -> Value {
-        serde_json::from_slice(http.body.as_ref().unwrap()).unwrap()
-    }
-
-    fn config_error(config: &Config) -> String {
-        let err = config.adapter(base()).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
-        err.message().to_owned()
-    }
-
-    fn handle(reference: &str) -> Verification {
-        Verification::new(ID, "+919876543210".parse().unwrap()).with_reference(reference)
-    }
-
-    fn env_config(channels: &str) -> Result<ProviderConfig, Error> {
-        let vars = [
-            ("OTPKIT_PROVIDER", "thundersms"),
-            ("OTPKIT_TOKEN", "tok"),
-            ("OTPKIT_CODE_TTL_SECS", "300"),
-            ("OTPKIT_CHANNELS", channels),
-        ];
-        ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())))
-    }
-
-    #[test]
-    fn channels_load_from_toml_lists_and_from_an_environment_json_string() {
-        let toml = ProviderConfig::from_toml_str(
-            r#"
-            provider = "thundersms"
-            token = "tok"
-            code_length = 5
-            [[channels]]
-            name = "whatsapp"
-            from = 91901912000
-            wait = 60
-            [[channels]]
-            name = "voice"
-            from = "91806828000"
-            flow_id = 5876
-            language = "en_US"
-            "#,
-        )
-        .unwrap();
-        assert!(toml.build().is_ok());
-        let env = env_config(
-            r#"[{"name":"sms","from":"OTPKIT","wait":"45"},{"name":"viber","from":"adef759b","ttl":"60"}]"#,
-        )
-        .unwrap();
-        assert!(env.build().is_ok());
-        let ProviderConfig::ThunderSms(settings) = env else {
-            panic!("not a ThunderSMS config");
-        };
-        let mut sms = channel("sms", "OTPKIT");
-        sms.wait = Some(45);
-        let mut viber = channel("viber", "adef759b");
-        viber.ttl = Some(60);
-        assert_eq!(settings.provider.channels, [sms, viber]);
-        assert_eq!(settings.provider.code_ttl_secs, Some(300));
-    }
-
-    #[test]
-    fn bad_channel_lists_name_their_key_without_echoing_values() {
-        let not_json = env_config("sms").unwrap_err();
-        assert_eq!(not_json.kind(), ErrorKind::Config);
-        assert!(not_json.message().contains("`channels`"), "{not_json}");
-        let unknown = env_config(r#"[{"name":"sms","from":"A","sender":"B"}]"#).unwrap_err();
-        assert!(unknown.message().contains("sender"), "{unknown}");
-        let wrong_type =
-            env_config(r#"[{"name":"sms","from":"A","wait":[1]},{"x":"Hunter2"}]"#).unwrap_err();
-        assert!(wrong_type.message().contains("`channels`"), "{wrong_type}");
-        // serde quotes the value in `invalid type` messages; the config layer drops it.
-        let quoted = env_config(r#"[{"name":"sms","from":"A","wait":918273.5}]"#).unwrap_err();
-        assert!(quoted.message().contains("invalid type"), "{quoted}");
-        assert!(!quoted.message().contains("918273"), "{quoted}");
-        let object = ProviderConfig::from_json_str(
-            r#"{"provider":"thundersms","token":"t","channels":{"name":"sms","from":"A"}}"#,
-        )
-        .unwrap_err();
-        assert!(object.message().contains("channels"), "{object}");
-    }
-
-    #[test]
-    fn every_config_value_is_checked_when_built() {
-        let with = |edit: &dyn Fn(&mut ChannelConfig)| {
-            let mut entry = channel("sms", "OTPKIT");
-            edit(&mut entry);
-            config(vec![entry])
-        };
-        let three = vec![
-            channel("sms", "A"),
-            channel("whatsapp", "B"),
-            channel("Sms", "C"),
-        ];
-        let cases: Vec<(Config, &str)> = vec![
-            (config(vec![]), "`channels`"),
-            (config(vec![channel("email", "A")]), "`channels[0].name`"),
-            (config(vec![channel("pigeon", "A")]), "`channels[0].name`"),
-            (config(three), "`channels[2].name`"),
-            (with(&|c| c.from = "  ".into()), "`channels[0].from`"),
-            (with(&|c| c.ttl = Some(60)), "`channels[0].ttl`"),
-            (
-                with(&|c| c.flow_id = Some("5876".into())),
-                "`channels[0].flow_id`",
-            ),
-            (
-                with(&|c| c.language = Some("en_US".into())),
-                "`channels[0].language`",
-            ),
-            (
-                with(&|c| c.wait = Some(MAX_WAIT_SECS + 1)),
-                "`channels[0].wait`",
-            ),
-            (Config::new(" ", vec![channel("sms", "A")]), "`token`"),
-            (Config::new("a\r\nb", vec![channel("sms", "A")]), "`token`"),
-        ];
-        for (bad, key) in cases {
-            let message = config_error(&bad);
-            assert!(message.contains(key), "{key}: {message}");
-        }
-        for (ttl, ok) in [
-            (29, false),
-            (30, true),
-            (1_209_600, true),
-            (1_209_601, false),
-        ] {
-            let mut viber = channel("viber", "uuid");
-            viber.ttl = Some(ttl);
-            match config(vec![viber]).adapter(base()) {
-                Ok(_) => assert!(ok, "{ttl}"),
-                Err(e) => assert!(!ok && e.message().contains("`channels[0].ttl`"), "{e}"),
-            }
-        }
-        let mut voice = channel("voice", "91806828000");
-        voice.language = Some("  ".into());
-        assert!(config_error(&config(vec![voice])).contains("`channels[0].language`"));
-        // A voice channel without flow_id is accepted: the vendor does not list it as required.
-        assert!(config(vec![channel("voice", "91806828000")])
-            .adapter(base())
-            .is_ok());
-    }
-
-    #[test]
-    fn code_settings_and_templates_are_checked() {
-        for (length, ok) in [(3, false), (4, true), (10, true), (11, false), (300, false)] {
-            let mut c = config(vec![channel("sms", "A")]);
-            c.code_length = Some(length);
-            match c.adapter(base()) {
-                Ok(adapter) => assert!(ok && u64::from(adapter.code_length) == length),
-                Err(e) => assert!(!ok && e.message().contains("`code_length`"), "{e}"),
-            }
-        }
-        let ttls = [
-            (0, false),
-            (1, true),
-            (MAX_CODE_TTL_SECS, true),
-            (MAX_CODE_TTL_SECS + 1, false),
-        ];
-        for (ttl, ok) in ttls {
-            let mut c = config(vec![channel("sms", "A")]);
-            c.code_ttl_secs = Some(ttl);
-            match c.adapter(base()) {
-                Ok(adapter) => assert!(ok && adapter.code_ttl_secs == ttl),
-                Err(e) => assert!(!ok && e.message().contains("`code_ttl_secs`"), "{e}"),
-            }
-        }
-        assert_eq!(check_template(None).unwrap(), None);
-        assert_eq!(
-            check_template(Some("Code: {token}")).unwrap().as_deref(),
-            Some("Code: {token}")
-        );
-        for bad in ["", "   ", "Your code is {code}", "{ token }"] {
-            let err = check_template(Some(bad)).unwrap_err();
-            assert!(err.message().contains("`template`"), "{bad:?}: {err}");
-        }
-    }
-
-    #[test]
-    fn orders_default_to_list_positions_and_must_be_distinct() {
-        let mut sms = channel("sms", "A");
-        sms.order = Some(7);
-        let mut voice = channel("voice", "B");
-        voice.order = Some(3);
-        let routes = check_channels(&[sms, voice, channel("whatsapp", "C")]).unwrap();
-        let names: Vec<Channel> = routes.iter().map(|r| r.channel).collect();
-        assert_eq!(names, [Channel::Whatsapp, Channel::Voice, Channel::Sms]);
-        assert!(routes.iter().all(|r| r.wait == DEFAULT_WAIT_SECS));
-        // whatsapp's absent order is its position, 1, which sms already holds.
-        let mut sms = channel("sms", "A");
-        sms.order = Some(1);
-        let err = check_channels(&[sms, channel("whatsapp", "B")]).unwrap_err();
-        assert!(err.message().contains("`channels[1].order`"), "{err}");
-    }
-
-    #[test]
-    fn a_requested_channel_goes_first_and_the_rest_follow_in_order() {
-        let routes = adapter().routes;
-        let names = |plan: Vec<&Route>| plan.iter().map(|r| r.channel).collect::<Vec<_>>();
-        assert_eq!(
-            names(plan_routes(&routes, None).unwrap()),
-            [Channel::Whatsapp, Channel::Sms, Channel::Voice]
-        );
-        assert_eq!(
-            names(plan_routes(&routes, Some(Channel::Voice)).unwrap()),
-            [Channel::Voice, Channel::Whatsapp, Channel::Sms]
-        );
-        assert_eq!(
-            names(plan_routes(&routes, Some(Channel::Whatsapp)).unwrap()),
-            [Channel::Whatsapp, Channel::Sms, Channel::Voice]
-        );
-        for missing in [Channel::Viber, Channel::Email] {
-            let err = plan_routes(&routes, Some(missing)).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::Unsupported, "{missing}");
-        }
-    }
-
-    #[test]
-    fn send_renumbers_orders_and_carries_every_hint() {
-        let request = phone_request()
-            .channel(Channel::Sms)
-            .code_length(5)
-            .code_ttl(Duration::from_millis(90_500))
-            .end_user_ip("2001:db8::7".parse().unwrap())
-            .reference("journey-9")
-            .custom_code(OtpCode::parse("48213").unwrap());
-        let http = adapter().build_send(&request).unwrap();
-        assert_eq!(http.method, reqwest::Method::POST);
-        assert_eq!(
-            http.url.as_str(),
-            "https://portal.thundersms.com/api/v2/verify/send"
-        );
-        assert_eq!(http.headers["authorization"], "Bearer tok-123");
-        assert!(http.headers["authorization"].is_sensitive());
-        assert_eq!(http.headers["accept"], "application/json");
-        let to = json!({"to": "919876543210"});
-        assert_eq!(
-            body_of(&http),
-            json!({
-                "channels": [
-                    {"name": "sms", "from": "OTPKIT", "recipient": to, "order": 0, "wait": 30},
-                    {"name": "whatsapp", "from": "91901912000", "recipient": to, "order": 1,
-                     "wait": 30},
-                    {"name": "voice", "from": "91806828000", "recipient": to, "order": 2,
-                     "wait": 30, "flow_id": "5876", "language": "en_US"},
-                ],
-                "payload": {"length": 5, "timeout": 91, "token": "48213",
-                            "ip_address": "2001:db8::7"},
-                "foreign_id": "journey-9",
-            })
-        );
-    }
-
-    #[test]
-    fn the_template_travels_and_a_caller_code_must_match_the_length() {
-        let mut c = config(vec![channel("sms", "A")]);
-        c.template = Some("Your code is {token}".into());
-        let adapter = c.adapter(base()).unwrap();
-        assert!(adapter.accepts_custom_code());
-        let body = body_of(&adapter.build_send(&phone_request()).unwrap());
-        assert_eq!(body["template"], "Your code is {token}");
-        assert_eq!(body["payload"], json!({"length": 6, "timeout": 120}));
-        let short = phone_request().custom_code(OtpCode::parse("1234").unwrap());
-        let err = adapter.build_send(&short).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidRequest);
-        assert!(!err.message().contains("1234"), "{err}");
-        let matching = short.code_length(4);
-        let body = body_of(&adapter.build_send(&matching).unwrap());
-        assert_eq!(
-            body["payload"],
-            json!({"length": 4, "timeout": 120, "token": "1234"})
-        );
-    }
-
-    #[test]
-    fn code_lifetimes_round_up_and_are_bounded() {
-        assert_eq!(timeout_secs(None, 120).unwrap(), 120);
-        assert_eq!(
-            timeout_secs(Some(Duration::from_secs(60)), 120).unwrap(),
-            60
-        );
-        assert_eq!(
-            timeout_secs(Some(Duration::from_millis(1)), 120).unwrap(),
-            1
-        );
-        let long = Duration::from_secs(MAX_CODE_TTL_SECS + 1);
-        assert_eq!(
-            timeout_secs(Some(long), 120).unwrap_err().kind(),
-            ErrorKind::InvalidRequest
-        );
-        let request = phone_request().code_ttl(long);
-        assert_eq!(
-            adapter().build_send(&request).unwrap_err().kind(),
-            ErrorKind::InvalidRequest
-        );
-    }
-
-    #[test]
-    fn email_recipients_are_unsupported_locally() {
-        let email = SendRequest::new("a@example.com".parse().unwrap());
-        assert_eq!(
-            adapter().build_send(&email).unwrap_err().kind(),
-            ErrorKind::Unsupported
-        );
-    }
-
-    #[test]
-    fn send_answers_become_handles_expiring_with_the_timeout() {
-        let request = phone_request()
-            .channel(Channel::Sms)
-            .code_ttl(Duration::from_secs(300));
-        let adapter = adapter();
-        let sent = adapter.build_send(&request).unwrap();
-        let parse = |body: Value| {
-            adapter.parse_send(&request, &sent, &HttpResponse::new(200, body.to_string()))
-        };
-        let receipt = parse(json!({"id": ID_SAMPLE, "status": "sent",
-            "created_at": "2023-12-05 08:24:48", "expire_at": "2023-12-05 08:26:48"}))
-        .unwrap();
-        assert_eq!(receipt.verification.provider(), ID);
-        assert_eq!(receipt.verification.reference(), Some(ID_SAMPLE));
-        assert_eq!(receipt.verification.channel(), Some(Channel::Sms));
-        assert_eq!(receipt.channel, Some(Channel::Sms));
-        assert_eq!(receipt.expires_in, Some(Duration::from_secs(300)));
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let expires_at = receipt.verification.expires_at().unwrap();
-        assert!(
-            (now + 299..=now + 301).contains(&expires_at),
-            "{expires_at}"
-        );
-        for bad in [
-            json!({"status": "sent"}),
-            json!({"id": 42, "status": "sent"}),
-            json!({"id": "", "status": "sent"}),
-            json!({"id": "a/b", "status": "sent"}),
-        ] {
-            let err = parse(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::UnexpectedResponse, "{bad}");
-        }
-        let envelope =
-            json!({"id": ID_SAMPLE, "status": "error", "message": "Sender not approved"});
-        assert_eq!(
-            parse(envelope).unwrap_err().kind(),
-            ErrorKind::InvalidRequest
-        );
-    }
-
-    #[test]
-    fn verify_and_status_put_ids_and_codes_in_the_path_only_when_plain() {
-        let adapter = adapter();
-        let code = OtpCode::parse("123456").unwrap();
-        let http = adapter.build_verify(&handle(ID_SAMPLE), &code).unwrap();
-        assert_eq!(http.method, reqwest::Method::GET);
-        assert!(http.body.is_none());
-        assert_eq!(
-            http.url.as_str(),
-            format!("https://portal.thundersms.com/api/v2/verify/check/{ID_SAMPLE}/123456")
-        );
-        assert_eq!(http.headers["authorization"], "Bearer tok-123");
-        let status = adapter.build_status(&handle(ID_SAMPLE)).unwrap();
-        assert_eq!(
-            status.url.as_str(),
-            format!("https://portal.thundersms.com/api/v2/verify/search/{ID_SAMPLE}")
-        );
-        let long = "a".repeat(129);
-        for bad in ["", ".", "..", "a/b", "a?b", "a%2Fb", "x y", long.as_str()] {
-            let err = adapter.build_verify(&handle(bad), &code).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{bad:?}");
-            let err = adapter.build_status(&handle(bad)).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{bad:?}");
-        }
-        let bare = Verification::new(ID, "+919876543210".parse().unwrap());
-        assert_eq!(
-            adapter.build_verify(&bare, &code).unwrap_err().kind(),
-            ErrorKind::InvalidRequest
-        );
-        assert!(is_plain_id("v1.2_3-x") && is_plain_id(&"a".repeat(128)));
-    }
-
-    #[test]
-    fn check_answers_are_read_from_the_status_word() {
-        let adapter = adapter();
-        let verify = |status: u16, body: Value| {
-            let response = HttpResponse::new(status, body.to_string());
-            adapter.parse_verify(&handle(ID_SAMPLE), &response)
-        };
-        let kind = |status: u16, body: Value| verify(status, body).unwrap_err().kind();
-        assert!(verify(200, json!({"id": ID_SAMPLE, "status": "success"})).is_ok());
-        let upper = ID_SAMPLE.to_uppercase();
-        assert!(verify(200, json!({"id": upper, "status": "Success"})).is_ok());
-        assert!(verify(200, json!({"status": "success"})).is_ok());
-        let cases = [
-            (200, json!({"status": "invalid"}), ErrorKind::InvalidCode),
-            (200, json!({"status": "EXPIRED"}), ErrorKind::Expired),
-            (
-                200,
-                json!({"status": "OTP already verified"}),
-                ErrorKind::AlreadyVerified,
-            ),
-            (
-                200,
-                json!({"status": "failed"}),
-                ErrorKind::VerificationNotFound,
-            ),
-            (400, json!({"status": "invalid"}), ErrorKind::InvalidCode),
-            (500, json!({"status": "failed"}), ErrorKind::Unavailable),
-            (500, json!({"status": "success"}), ErrorKind::Unavailable),
-            (
-                401,
-                json!({"message": "Unauthenticated."}),
-                ErrorKind::InvalidCredentials,
-            ),
-            (404, json!({}), ErrorKind::VerificationNotFound),
-            (
-                200,
-                json!({"status": "error", "message": "Unauthenticated"}),
-                ErrorKind::InvalidCredentials,
-            ),
-            (200, json!({}), ErrorKind::UnexpectedResponse),
-            (200, json!({"status": null}), ErrorKind::UnexpectedResponse),
-            (
-                200,
-                json!({"status": "verified"}),
-                ErrorKind::UnexpectedResponse,
-            ),
-            (
-                200,
-                json!({"status": "success", "id": "another-id"}),
-                ErrorKind::UnexpectedResponse,
-            ),
-        ];
-        for (status, body, expected) in cases {
-            assert_eq!(kind(status, body.clone()), expected, "{status} {body}");
-        }
-        let refused = verify(
-            200,
-            json!({"status": "invalid", "message": "OTP 123456 is invalid"}),
-        )
-        .unwrap_err();
-        assert_eq!(refused.provider_code(), Some("invalid"));
-        assert!(!refused.message().contains("123456"), "{refused}");
-    }
-
-    #[test]
-    fn search_answers_report_each_channel() {
-        let adapter = adapter();
-        let status = |body: Value| {
-            let response = HttpResponse::new(200, body.to_string());
-            adapter.parse_status(&handle(ID_SAMPLE), &response)
-        };
-        let report = status(json!({
-            "id": ID_SAMPLE, "status": "sent",
-            "channels": [
-                {"channel": "whatsapp", "status": "failed"},
-                {"channel": "sms", "status": null},
-                {"name": "voice", "status": 3},
-            ]
-        }))
-        .unwrap();
-        assert_eq!(report.state, VerificationState::Sent);
-        assert_eq!(
-            report.channels,
-            [
-                ChannelAttempt::new("whatsapp", Some("failed".into())),
-                ChannelAttempt::new("sms", None),
-                ChannelAttempt::new("voice", Some("3".into())),
-            ]
-        );
-        let bare = status(json!({"status": "expired"})).unwrap();
-        assert_eq!(bare.state, VerificationState::Expired);
-        assert!(bare.channels.is_empty());
-        for bad in [
-            json!({"channels": []}),
-            json!({"status": "sent", "channels": "whatsapp"}),
-            json!({"status": "sent", "channels": [{"status": "failed"}]}),
-            json!({"status": "sent", "channels": ["whatsapp"]}),
-        ] {
-            let err = status(bad.clone()).unwrap_err();
-            assert_eq!(err.kind(), ErrorKind::UnexpectedResponse, "{bad}");
-        }
-        let err = status(json!({"status": 404, "message": "Not found"})).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::VerificationNotFound);
-    }
-
-    #[test]
-    fn the_documented_http_url_needs_allow_http_and_the_token_never_prints() {
-        let c = config(vec![channel("sms", "A")]);
-        let mut common = CommonConfig {
-            base_url: Some("http://portal.thundersms.com/api/v2/".into()),
-            ..CommonConfig::default()
-        };
-        let err = c.build(&common, &HttpOptions::default()).unwrap_err();
-        assert!(err.message().contains("base_url"), "{err}");
-        common.allow_http = true;
-        let built = c.build(&common, &HttpOptions::default()).unwrap();
-        assert!(!format!("{built:?} {c:?}").contains("tok-123"));
-        assert_eq!(built.adapter().channels(), [Channel::Sms]);
-    }
 }
