@@ -506,6 +506,11 @@ pub mod de {
         d.deserialize_any(StringLike)
     }
 
+    /// An optional string, also accepting integers.
+    pub fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        string_like(d).map(Some)
+    }
+
     struct Number;
 
     impl Visitor<'_> for Number {

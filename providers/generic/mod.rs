@@ -137,15 +137,11 @@ pub struct Config {
     #[serde(default)]
     pub bearer_token: Option<Secret>,
     /// The sender id sent as `from`; omitted from the body when not set.
-    #[serde(default, deserialize_with = "opt_string_like")]
+    #[serde(default, deserialize_with = "de::opt_string_like")]
     pub sender: Option<String>,
     /// The channel used when a request names none: `sms` (default) or `whatsapp`.
     #[serde(default)]
     pub channel: Option<Channel>,
-}
-
-fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    de::string_like(d).map(Some)
 }
 
 /// The longest `sender` accepted.

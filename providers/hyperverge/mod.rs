@@ -41,7 +41,7 @@ mod tests;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::Url;
 
@@ -116,21 +116,17 @@ pub struct Config {
     /// `appKey`, from the dashboard's credentials tab.
     pub app_key: Secret,
     /// `widgetId`: a custom email template (HyperVerge's branded one when absent).
-    #[serde(default, deserialize_with = "opt_string_like")]
+    #[serde(default, deserialize_with = "de::opt_string_like")]
     pub widget_id: Option<String>,
     /// Code length: 4 or 6 for email, 4 to 9 for mobile (default 6).
     #[serde(default, deserialize_with = "de::opt_u64")]
     pub otp_length: Option<u64>,
     /// `templateId` for mobile codes, assigned by HyperVerge (required to send to phones).
-    #[serde(default, deserialize_with = "opt_string_like")]
+    #[serde(default, deserialize_with = "de::opt_string_like")]
     pub template_id: Option<String>,
     /// `otpExpiry` for mobile codes, in minutes (1 to 1440; the provider's default when absent).
     #[serde(default, deserialize_with = "de::opt_u64")]
     pub otp_expiry_mins: Option<u64>,
-}
-
-fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    de::string_like(d).map(Some)
 }
 
 impl Config {

@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use url::form_urlencoded::byte_serialize;
 use url::Url;
@@ -82,15 +82,11 @@ pub struct Config {
     /// The application's `client_secret` (a web application's).
     pub client_secret: Secret,
     /// The SMS or email OTP auth source; required for `login` codes.
-    #[serde(default, deserialize_with = "opt_string_like")]
+    #[serde(default, deserialize_with = "de::opt_string_like")]
     pub auth_source_id: Option<String>,
     /// Whether a login with a code creates an unknown user; sent only when set.
     #[serde(default, deserialize_with = "de::opt_bool")]
     pub auto_signup: Option<bool>,
-}
-
-fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    de::string_like(d).map(Some)
 }
 
 impl Config {

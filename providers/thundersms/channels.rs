@@ -30,7 +30,7 @@ pub struct ChannelConfig {
     pub wait: Option<u64>,
     /// Voice only: the call flow id. The vendor's example sets it on voice channels but does
     /// not list it as required, so it is optional here.
-    #[serde(default, deserialize_with = "opt_string_like")]
+    #[serde(default, deserialize_with = "lenient::opt_string_like")]
     pub flow_id: Option<String>,
     /// Voice only: the text-to-speech language, such as `en_US`.
     #[serde(default)]
@@ -53,10 +53,6 @@ impl ChannelConfig {
             ttl: None,
         }
     }
-}
-
-fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    lenient::string_like(d).map(Some)
 }
 
 /// Reads `channels` from a list, or from a string holding a JSON list (the environment's form).
