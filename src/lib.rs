@@ -29,8 +29,13 @@
 //! match provider.verify(&receipt.verification, "123456").await {
 //!     Ok(_) => println!("verified"),
 //!     Err(e) if e.is_rejection() => println!("wrong code: {}", e.kind()),
-//!     Err(e) if e.kind() == ErrorKind::Cooldown => println!("wait {:?}", e.retry_after()),
 //!     Err(e) => return Err(e),
+//! }
+//! // A new code asked for too soon is `cooldown`, with the wait.
+//! if let Err(e) = provider.resend(&receipt.verification).await {
+//!     if e.kind() == ErrorKind::Cooldown {
+//!         println!("wait {:?}", e.retry_after());
+//!     }
 //! }
 //! # Ok(()) }
 //! ```
