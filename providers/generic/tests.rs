@@ -1,4 +1,4 @@
-//! The generic service adapter's unit tests.
+//! The generic service adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
 use crate::error::ErrorKind;

@@ -1,4 +1,4 @@
-//! The Tencent CIAM adapter's unit tests.
+//! The Tencent CIAM adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
 use crate::{CommonConfig, HttpOptions, ProviderConfig};

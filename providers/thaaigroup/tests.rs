@@ -1,4 +1,4 @@
-//! The Thaaigroup adapter's unit tests.
+//! The Thaaigroup adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
 

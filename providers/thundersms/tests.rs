@@ -1,4 +1,4 @@
-//! The ThunderSMS adapter's unit tests.
+//! The ThunderSMS adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
 use crate::config::{CommonConfig, ProviderConfig};
