@@ -8,7 +8,10 @@
 //!   mobiles (`+86` and 11 digits, sent without the `+86`); others are `invalid_recipient` with no
 //!   request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
 //!   usages do not send it. The answer's `otp_token` is the handle's
-//!   [`reference`](Verification::reference) (also [`otp_token`]); it lives 5 minutes.
+//!   [`reference`](Verification::reference) (also [`otp_token`]); it lives 5 minutes. A code
+//!   sent without an auth source lives 60 seconds (the documented default), so the receipt of a
+//!   `signup`, `update_userinfo` or `reset_password` send says 60 seconds; a `login` code's
+//!   lifetime is its auth source's, and the receipt gives the `otp_token`'s 5 minutes.
 //! - **Verify** (`login` only): the OAuth exchange `POST /oauth2/token` with the `otp/sms` or
 //!   `otp/email` grant type, the client credentials in the JSON body, `auth_source_id`, the same
 //!   phone number or email, `otp_token`, `otp` and `auto_signup` when configured. **It is a
@@ -65,6 +68,11 @@ pub const ID: &str = "tencent_ciam";
 
 /// How long an `otp_token` is valid, as documented.
 pub const OTP_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
+
+/// How long a code sent without an auth source (`signup`, `update_userinfo`,
+/// `reset_password`) is valid, as documented: 60 seconds. A `login` code follows its auth
+/// source's settings, which otpkit cannot see, so its lifetime is bounded by the `otp_token`'s.
+pub const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The token exchange's grant type for SMS codes (the parameter table's value).
 pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/sms";
@@ -385,13 +393,20 @@ impl TencentCiamAdapter {
         let otp_token = text_field(&body, "otp_token")
             .ok_or_else(|| Error::unexpected("the send answer has no otp_token"))?;
         let channel = channel_of(recipient);
+        let usage = usage(purpose)?;
+        // Without an auth source the code itself dies after 60 s, well before its otp_token.
+        let lifetime = if usage == Purpose::Login {
+            OTP_TOKEN_LIFETIME
+        } else {
+            DEFAULT_CODE_LIFETIME
+        };
         let handle = Verification::new(ID, recipient.clone())
-            .with_purpose(Some(usage(purpose)?))
+            .with_purpose(Some(usage))
             .with_channel(Some(channel))
             .with_reference(otp_token)
-            .expiring_in(OTP_TOKEN_LIFETIME);
+            .expiring_in(lifetime);
         let mut receipt = SendReceipt::new(handle);
-        receipt.expires_in = Some(OTP_TOKEN_LIFETIME);
+        receipt.expires_in = Some(lifetime);
         receipt.channel = Some(channel);
         Ok(receipt)
     }

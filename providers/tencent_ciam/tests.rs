@@ -136,6 +136,29 @@ fn purposes_and_channels_tencent_cannot_serve_are_unsupported() {
 }
 
 #[test]
+fn codes_sent_without_an_auth_source_live_sixty_seconds() {
+    let response = HttpResponse::new(200, r#"{"otp_token":"MOCK_OTP_TOKEN"}"#);
+    for purpose in [
+        Purpose::Signup,
+        Purpose::UpdateUserinfo,
+        Purpose::ResetPassword,
+    ] {
+        let request = SendRequest::new("user@example.com".parse().unwrap()).purpose(purpose);
+        let sent = adapter().build_send(&request).unwrap();
+        let receipt = adapter().parse_send(&request, &sent, &response).unwrap();
+        assert_eq!(
+            receipt.expires_in,
+            Some(DEFAULT_CODE_LIFETIME),
+            "{request:?}"
+        );
+    }
+    let login = SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Login);
+    let sent = adapter().build_send(&login).unwrap();
+    let receipt = adapter().parse_send(&login, &sent, &response).unwrap();
+    assert_eq!(receipt.expires_in, Some(OTP_TOKEN_LIFETIME));
+}
+
+#[test]
 fn the_send_answer_becomes_a_handle_holding_the_otp_token() {
     let request = SendRequest::new("user@example.com".parse().unwrap());
     let sent = adapter().build_send(&request).unwrap();
