@@ -23,7 +23,12 @@ pub(super) fn classify(response: &HttpResponse, body: &Map<String, Value>) -> Er
         _ => parse::kind_for_status(response.status),
     };
     let mut error = Error::from_provider(kind, &message).with_code(code);
-    if let Some(after) = parse::seconds_field(body, "retry_after") {
+    // The `Retry-After` header is undocumented but read first when present; the body's
+    // documented `retry_after` (seconds, on RESEND_COOLDOWN) is the fallback.
+    if let Some(after) = response
+        .retry_after()
+        .or_else(|| parse::seconds_field(body, "retry_after"))
+    {
         error = error.with_retry_after(after);
     }
     if kind == ErrorKind::QuotaExceeded {

@@ -40,3 +40,23 @@ fn phones_and_other_channels_are_unsupported_locally() {
         ErrorKind::Unsupported
     );
 }
+
+#[test]
+fn retry_after_reads_the_header_first_and_the_body_second() {
+    let body = r#"{"ok":false,"error_code":"RESEND_COOLDOWN","retry_after":42,"message":"wait"}"#;
+    let request = SendRequest::new("user@example.com".parse().unwrap());
+    let sent = adapter().build_send(&request).unwrap();
+    let body_only = HttpResponse::new(429, body);
+    let err = adapter()
+        .parse_send(&request, &sent, &body_only)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cooldown);
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(42)));
+    let mut both = HttpResponse::new(429, body);
+    both.headers.insert(
+        "retry-after",
+        reqwest::header::HeaderValue::from_static("45"),
+    );
+    let err = adapter().parse_send(&request, &sent, &both).unwrap_err();
+    assert_eq!(err.retry_after(), Some(std::time::Duration::from_secs(45)));
+}
