@@ -368,11 +368,22 @@ fn success_body(
     response: &HttpResponse,
 ) -> Result<Map<String, Value>, Error> {
     let body = parse::object(response)?;
-    if response.is_success() && parse::is_true(&body, "success") {
+    if response.is_success() && (parse::is_true(&body, "success") || unflagged_ok(operation, &body))
+    {
         Ok(body)
     } else {
         Err(errors::classify(operation, response, &body))
     }
+}
+
+/// The schema is inferred, so a send or resend answer that leaves out `success` but carries a
+/// `verification_id` and no `error` is read as sent. Verify and status stay strict: an answer
+/// must say `success: true` before a code counts as verified.
+fn unflagged_ok(operation: Operation, body: &Map<String, Value>) -> bool {
+    matches!(operation, Operation::Send | Operation::Resend)
+        && !body.contains_key("success")
+        && !body.contains_key("error")
+        && matches!(body.get("verification_id"), Some(Value::String(id)) if !id.is_empty())
 }
 
 fn phone_of(recipient: &Recipient) -> Result<&Phone, Error> {

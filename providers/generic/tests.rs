@@ -202,11 +202,18 @@ fn send_answers_fill_the_handle() {
         a.parse_send(&request, &sent, &no_id).unwrap_err().kind(),
         ErrorKind::UnexpectedResponse
     );
+    // The schema is inferred: an id without a `success` flag is read as sent...
     let no_flag = HttpResponse::new(200, r#"{"verification_id":"otp_1"}"#);
-    assert_eq!(
-        a.parse_send(&request, &sent, &no_flag).unwrap_err().kind(),
-        ErrorKind::UnexpectedResponse
-    );
+    let receipt = a.parse_send(&request, &sent, &no_flag).unwrap();
+    assert_eq!(receipt.verification.reference(), Some("otp_1"));
+    // ...but not when an error rides along, nor when the id is missing.
+    for body in [
+        r#"{"verification_id":"otp_1","error":{"code":"RATE_LIMITED"}}"#,
+        r#"{"status":"sent"}"#,
+    ] {
+        let answer = HttpResponse::new(200, body);
+        assert!(a.parse_send(&request, &sent, &answer).is_err(), "{body}");
+    }
 }
 
 #[test]
