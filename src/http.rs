@@ -2,6 +2,7 @@
 //! adapters build and read, and the [`Transport`] that moves them (shared client, timeouts,
 //! body cap, retries, tracing).
 
+use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -19,7 +20,11 @@ use crate::retry::{RetryPolicy, RetrySafety};
 
 /// A request an adapter built: method, URL, headers and an optional JSON body. Pure data, so
 /// adapters can be tested without a server.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the method, the URL with digit runs and addresses masked (a code or a phone
+/// number can sit in the path or query), the header names and the body's size: bodies carry
+/// codes, recipients and sometimes credentials.
+#[derive(Clone)]
 pub struct HttpRequest {
     /// The method.
     pub method: Method,
@@ -145,7 +150,10 @@ pub fn endpoint_with_segments(base: &Url, path: &str, segments: &[&str]) -> Resu
 }
 
 /// What came back: status, headers and the body (read up to the configured cap).
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the status, the header names and the body's size, never the body: answers
+/// carry recipients and issued tokens.
+#[derive(Clone)]
 pub struct HttpResponse {
     /// The HTTP status code.
     pub status: u16,
@@ -218,6 +226,58 @@ impl HttpResponse {
             self.status,
             self.body.len()
         ))
+    }
+}
+
+impl fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &masked_url(&self.url))
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body_bytes", &self.body.as_ref().map(Bytes::len))
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpResponse")
+            .field("status", &self.status)
+            .field("headers", &HeaderNames(&self.headers))
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// A URL for `Debug`: its origin and path, with every path segment that [`scrub`] would change
+/// (a code, a phone number, an address) or that holds `+` or an escape shown as `***`, and query
+/// values shown as `***`.
+///
+/// [`scrub`]: crate::scrub
+fn masked_url(url: &Url) -> String {
+    let mut out = url.origin().ascii_serialization();
+    for segment in url.path_segments().into_iter().flatten() {
+        out.push('/');
+        let hidden = segment.contains(['+', '%']) || crate::recipient::scrub(segment) != segment;
+        out.push_str(if hidden { "***" } else { segment });
+    }
+    let mut separator = '?';
+    for (key, _) in url.query_pairs() {
+        out.push(separator);
+        out.push_str(&crate::recipient::scrub(&key));
+        out.push_str("=***");
+        separator = '&';
+    }
+    out
+}
+
+/// Header names only: values may be credentials a caller forgot to mark sensitive.
+struct HeaderNames<'a>(&'a HeaderMap);
+
+impl fmt::Debug for HeaderNames<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
     }
 }
 
@@ -703,6 +763,43 @@ mod tests {
             assert!(!err.message().contains("jane"), "{err}");
             assert!(!err.message().contains("secret-value"), "{err}");
         }
+    }
+
+    #[test]
+    fn debug_shows_no_body_code_credential_or_recipient() {
+        let base = Url::parse("https://api.example.com/api/v2/").unwrap();
+        let url = endpoint_with_segments(&base, "verify/check", &["ab12cd", "654321"]).unwrap();
+        let mut url = url;
+        url.query_pairs_mut()
+            .append_pair("recipient", "+14155550123");
+        let request = HttpRequest::post_json(
+            url,
+            &serde_json::json!({"otp": "987654", "client_secret": "S3cr3t", "email": "jane@x.io"}),
+        )
+        .unwrap()
+        .header("x-request-id", "plain-header-value")
+        .unwrap();
+        let text = format!("{request:?}");
+        for leak in [
+            "654321",
+            "4155550123",
+            "987654",
+            "S3cr3t",
+            "jane",
+            "plain-header-value",
+        ] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+        assert!(
+            text.contains("https://api.example.com/api/v2/verify/check/ab12cd/***?recipient=***"),
+            "{text}"
+        );
+        assert!(text.contains("x-request-id"), "{text}");
+        let response =
+            HttpResponse::new(200, r#"{"access_token":"eyJ.secret","email":"jane@x.io"}"#);
+        let text = format!("{response:?}");
+        assert!(!text.contains("eyJ") && !text.contains("jane"), "{text}");
+        assert!(text.contains("200"), "{text}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind};
+use crate::provider::OtpCode;
 
 /// An email address, checked for a plausible shape (`local@domain.tld`, no spaces or control
 /// characters, at most 254 characters). The domain is lower-cased.
@@ -322,12 +323,16 @@ fn scrub_word(word: &str) -> String {
         let masked = mask_digit_runs(&mask_email(trimmed));
         return format!("{masked}{}", &word[trimmed.len()..]);
     }
+    // A phone number keeps its first two and last four digits, so only a word that cannot be a
+    // code is masked that way: one written with `+`, or with more digits than any code has.
+    // A bare run of 8 to 10 digits may be a code, and is masked whole.
     let digit_count = word.chars().filter(char::is_ascii_digit).count();
-    if digit_count >= 8
-        && word
-            .trim_start_matches('+')
-            .starts_with(|c: char| c.is_ascii_digit())
-    {
+    let phone_like = if let Some(rest) = word.strip_prefix('+') {
+        rest.starts_with(|c: char| c.is_ascii_digit())
+    } else {
+        word.starts_with(|c: char| c.is_ascii_digit()) && digit_count > OtpCode::MAX_LEN
+    };
+    if digit_count >= 8 && phone_like {
         return mask_digits(word);
     }
     mask_digit_runs(word)
@@ -361,6 +366,22 @@ fn flush_run(out: &mut String, run: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scrub_hides_every_digit_of_long_codes() {
+        // Codes run to ten digits: none of their digits may survive, while a phone number
+        // (with `+`, or longer than any code) keeps the usual two-and-four.
+        for code in ["1234", "123456", "12345678", "1234567890"] {
+            let masked = "*".repeat(code.len());
+            assert_eq!(
+                scrub(&format!("code {code} is wrong")),
+                format!("code {masked} is wrong")
+            );
+            assert_eq!(scrub(&format!("OTP {code}.")), format!("OTP {masked}."));
+        }
+        assert_eq!(scrub("+14155550123"), "+14*****0123");
+        assert_eq!(scrub("sent to 919876543210"), "sent to 91******3210");
+    }
 
     #[test]
     fn scrub_masks_numbers_glued_to_an_address() {

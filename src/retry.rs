@@ -123,7 +123,7 @@ impl RetryPolicy {
         }
         let backoff = self
             .base_delay
-            .saturating_mul(2u32.saturating_pow(attempt - 1))
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
             .min(self.max_delay);
         let backoff = if self.jitter {
             jittered(backoff)
@@ -135,7 +135,9 @@ impl RetryPolicy {
             Some(after) => after.max(backoff),
             None => backoff,
         };
-        (elapsed + delay <= self.budget).then_some(delay)
+        // Saturating: delays and budgets are the caller's, and `Duration::MAX` is a fair way to
+        // write "no limit".
+        (elapsed.saturating_add(delay) <= self.budget).then_some(delay)
     }
 }
 
@@ -199,6 +201,30 @@ mod tests {
         assert!(p
             .delay_before_retry(&cooldown, RetrySafety::Idempotent, 1, Duration::ZERO)
             .is_none());
+    }
+
+    #[test]
+    fn huge_delays_and_attempt_zero_do_not_overflow() {
+        let e = Error::new(ErrorKind::Unavailable, "");
+        let p = policy().base_delay(Duration::MAX).max_delay(Duration::MAX);
+        // Past the budget: given up on, not an overflow.
+        assert_eq!(
+            p.delay_before_retry(&e, RetrySafety::Idempotent, 2, Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(
+            p.budget(Duration::MAX).delay_before_retry(
+                &e,
+                RetrySafety::Idempotent,
+                1,
+                Duration::ZERO
+            ),
+            Some(Duration::MAX)
+        );
+        assert_eq!(
+            policy().delay_before_retry(&e, RetrySafety::Idempotent, 0, Duration::ZERO),
+            Some(Duration::from_millis(200))
+        );
     }
 
     #[test]

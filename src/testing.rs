@@ -35,6 +35,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
@@ -158,6 +160,9 @@ pub fn load_fixture(file: impl AsRef<Path>) -> Result<Fixture, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut fixture: Fixture =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+    fixture
+        .check()
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     fixture.path = file.to_path_buf();
     Ok(fixture)
 }
@@ -195,7 +200,7 @@ pub async fn mount_fixtures(
 ) -> Result<Vec<Fixture>, String> {
     let fixtures = load_fixtures(path)?;
     for fixture in &fixtures {
-        fixture.mount(server).await;
+        fixture.mount(server).await?;
     }
     Ok(fixtures)
 }
@@ -219,10 +224,56 @@ impl Fixture {
         ProviderConfig::from_json_str(&config.to_string())
     }
 
-    /// Mounts this fixture's response on `server`, matching its exact request.
-    pub async fn mount(&self, server: &MockServer) {
+    /// Checks that the fixture can be mounted: a known method, a path starting with `/` and
+    /// holding no `?`, a status from 100 to 999, and header names and values HTTP can carry.
+    /// wiremock panics on each of these, so [`load_fixture`] and [`Fixture::mount`] check first.
+    pub fn check(&self) -> Result<(), String> {
+        let header = |place: &str, name: &str, value: &Value| {
+            let value = fill_str(&as_text(value), "http://127.0.0.1:1");
+            if HeaderName::from_bytes(name.as_bytes()).is_err() {
+                return Err(format!("{place} header `{name}` is not a header name"));
+            }
+            HeaderValue::from_str(&value)
+                .map(drop)
+                .map_err(|_| format!("{place} header `{name}` holds characters a header cannot"))
+        };
+        if let Some(request) = &self.request {
+            if Method::from_bytes(request.method.to_ascii_uppercase().as_bytes()).is_err() {
+                return Err(format!(
+                    "request method `{}` is not a method",
+                    request.method
+                ));
+            }
+            if !request.path.starts_with('/') || request.path.contains('?') {
+                return Err(
+                    "request path must start with `/` and hold no `?` (put the query under `query`)"
+                        .to_owned(),
+                );
+            }
+            for (name, value) in &request.headers {
+                header("request", name, value)?;
+            }
+        }
+        if let Some(response) = &self.response {
+            if StatusCode::from_u16(response.status).is_err() {
+                return Err(format!(
+                    "response status {} is not 100 to 999",
+                    response.status
+                ));
+            }
+            for (name, value) in &response.headers {
+                header("response", name, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Mounts this fixture's response on `server`, matching its exact request. A fixture that
+    /// fails [`Fixture::check`] is an error and mounts nothing.
+    pub async fn mount(&self, server: &MockServer) -> Result<(), String> {
+        self.check()?;
         let (Some(request), Some(response)) = (&self.request, &self.response) else {
-            return;
+            return Ok(());
         };
         let uri = server.uri();
         let mut mock =
@@ -247,6 +298,7 @@ impl Fixture {
         mock.respond_with(self.template(response))
             .mount(server)
             .await;
+        Ok(())
     }
 
     fn template(&self, response: &FixtureResponse) -> ResponseTemplate {
@@ -315,7 +367,8 @@ impl Fixture {
             request = request.channel(Channel::parse(&channel)?);
         }
         if let Some(length) = self.input.get("code_length").and_then(Value::as_u64) {
-            request = request.code_length(length as u8);
+            // Out of range stays out of range (and is refused), instead of wrapping into it.
+            request = request.code_length(u8::try_from(length).unwrap_or(u8::MAX));
         }
         if let Some(ttl) = self.input.get("code_ttl_secs").and_then(Value::as_u64) {
             request = request.code_ttl(Duration::from_secs(ttl));
@@ -446,7 +499,7 @@ impl Fixture {
     /// operation, and checks both the request sent and the outcome.
     pub async fn replay(&self) -> Result<Value, String> {
         let server = MockServer::start().await;
-        self.mount(&server).await;
+        self.mount(&server).await?;
         let uri = server.uri();
         // A client of its own per replay: a shared client keeps idle connections driven by the
         // runtime that opened them, and wiremock hands the same server (port) to the next
@@ -536,4 +589,62 @@ pub fn render_error(error: &crate::Error) -> Value {
         map.insert("request_sent".into(), json!(error.request_sent()));
     }
     json!({"ok": false, "error": rendered})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(text: &str) -> Fixture {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn an_out_of_range_code_length_is_not_wrapped_into_range() {
+        let fixture = fixture(
+            r#"{"description": "", "config": {}, "operation": "send", "request": null,
+                "input": {"recipient": "a@b.co", "code_length": 260}, "expect": {}}"#,
+        );
+        let request = fixture.send_request().unwrap();
+        assert!(request.validate().is_err(), "{:?}", request.code_length);
+    }
+
+    #[tokio::test]
+    async fn fixtures_wiremock_would_panic_on_are_errors() {
+        let server = MockServer::start().await;
+        let request = r#"{"method": "POST", "path": "/x"}"#;
+        let response = r#"{"status": 200}"#;
+        for (request, response) in [
+            (r#"{"method": "P OST", "path": "/x"}"#, response),
+            (r#"{"method": "POST", "path": "/x?a=1"}"#, response),
+            (r#"{"method": "POST", "path": "http://host/x"}"#, response),
+            (
+                r#"{"method": "POST", "path": "/x", "headers": {"bad name": "v"}}"#,
+                response,
+            ),
+            (
+                r#"{"method": "POST", "path": "/x", "headers": {"x": "a\nb"}}"#,
+                response,
+            ),
+            (request, r#"{"status": 1000}"#),
+            (
+                request,
+                r#"{"status": 200, "headers": {"content-type": "a\u0000b"}}"#,
+            ),
+            (request, r#"{"status": 200, "headers": {"x(": "v"}}"#),
+        ] {
+            let text = format!(
+                r#"{{"description": "", "config": {{}}, "operation": "send", "expect": {{}},
+                    "request": {request}, "response": {response}}}"#
+            );
+            let fixture = fixture(&text);
+            assert!(fixture.check().is_err(), "{text}");
+            assert!(fixture.mount(&server).await.is_err(), "{text}");
+            let file = std::env::temp_dir()
+                .join(format!("otpkit-bad-fixture-{}.json", std::process::id()));
+            std::fs::write(&file, &text).unwrap();
+            assert!(load_fixture(&file).is_err(), "{text}");
+            let _ = std::fs::remove_file(&file);
+        }
+    }
 }

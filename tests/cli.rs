@@ -95,7 +95,7 @@ async fn send_verify_wrong_code_and_early_resend() {
     let dir = TempDir::new("flow");
     let config = config_file(&dir.0, &server.uri(), "");
 
-    fixture("send_ok.json").mount(&server).await;
+    fixture("send_ok.json").mount(&server).await.unwrap();
     let (code, out, raw) = run(
         &config,
         &["send", "user@example.com", "--purpose", "signup"],
@@ -115,7 +115,7 @@ async fn send_verify_wrong_code_and_early_resend() {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     );
 
-    fixture("verify_ok.json").mount(&server).await;
+    fixture("verify_ok.json").mount(&server).await.unwrap();
     let (code, _, raw) = run(&config, &["verify", "--handle", &handle, "123456"]);
     assert_eq!((code, raw.as_str()), (0, r#"{"ok":true,"verified":true}"#));
 
@@ -124,7 +124,7 @@ async fn send_verify_wrong_code_and_early_resend() {
         request.body =
             Some(json!({"email": "user@example.com", "otp": "000000", "purpose": "signup"}));
     }
-    wrong.mount(&server).await;
+    wrong.mount(&server).await.unwrap();
     let (code, _, raw) = run(&config, &["verify", "--handle", &handle, "000000"]);
     assert_eq!(code, 1, "a rejected code exits 1");
     assert_eq!(
@@ -133,7 +133,10 @@ async fn send_verify_wrong_code_and_early_resend() {
     );
 
     server.reset().await;
-    fixture("resend_too_early.json").mount(&server).await;
+    fixture("resend_too_early.json")
+        .mount(&server)
+        .await
+        .unwrap();
     let (code, _, raw) = run(&config, &["resend", "--handle", &handle]);
     assert_eq!(code, 3);
     assert_eq!(

@@ -17,7 +17,7 @@ fn one_provider_serves_runtime_after_runtime() {
     .unwrap();
     let server = server_runtime.block_on(async {
         let server = wiremock::MockServer::start().await;
-        fixture.mount(&server).await;
+        fixture.mount(&server).await.unwrap();
         server
     });
     let provider: Box<dyn OtpProvider> = fixture.config(&server.uri()).unwrap().build().unwrap();
