@@ -458,7 +458,16 @@ impl Fixture {
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok());
             if sent != Some(wanted.as_str()) {
-                return Err(format!("header {name}: sent {sent:?}, expected {wanted:?}"));
+                // Header values are often credentials: say how they differ, not what they are.
+                let what = match sent {
+                    None => "was not sent".to_owned(),
+                    Some(value) => format!(
+                        "differs from the fixture's ({} characters sent, {} expected)",
+                        value.len(),
+                        wanted.len()
+                    ),
+                };
+                return Err(format!("header {name} {what}"));
             }
         }
         match &expected.body {
