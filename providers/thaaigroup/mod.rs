@@ -17,8 +17,8 @@ mod errors;
 mod tests;
 mod wire;
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
@@ -79,7 +79,11 @@ impl ProviderSettings for Config {
             ),
             ("x-client-domain", "domain", &self.domain, false),
         ])?;
-        Ok(ThaaigroupAdapter { base_url, headers })
+        Ok(ThaaigroupAdapter {
+            send_url: endpoint(&base_url, "api/otp/send"),
+            verify_url: endpoint(&base_url, "api/otp/verify"),
+            headers,
+        })
     }
 }
 
@@ -92,17 +96,17 @@ pub type Thaaigroup = Client<ThaaigroupAdapter>;
 /// Thaaigroup's wire format as pure functions.
 #[derive(Debug, Clone)]
 pub struct ThaaigroupAdapter {
-    base_url: Url,
+    /// `POST …/api/otp/send`, joined once.
+    send_url: Url,
+    /// `POST …/api/otp/verify`, joined once.
+    verify_url: Url,
     /// The three `X-Client-*` headers, checked and prepared once.
     headers: HeaderMap,
 }
 
 impl ThaaigroupAdapter {
-    fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
-        Ok(
-            HttpRequest::post_json(endpoint(&self.base_url, path), body)?
-                .with_headers(&self.headers),
-        )
+    fn post(&self, url: &Url, body: &impl Serialize) -> Result<HttpRequest, Error> {
+        Ok(HttpRequest::post_json(url.clone(), body)?.with_headers(&self.headers))
     }
 
     fn build_send_to(
@@ -110,12 +114,11 @@ impl ThaaigroupAdapter {
         email: &Email,
         purpose: Option<&Purpose>,
     ) -> Result<HttpRequest, Error> {
-        let mut body = Map::new();
-        body.insert("email".into(), json!(email.as_str()));
-        if let Some(purpose) = purpose {
-            body.insert("purpose".into(), json!(purpose.as_str()));
-        }
-        self.post("api/otp/send", &Value::Object(body))
+        let body = wire::SendBody {
+            email: email.as_str(),
+            purpose: purpose.map(Purpose::as_str),
+        };
+        self.post(&self.send_url, &body)
     }
 
     fn receipt(
@@ -187,13 +190,12 @@ impl Adapter for ThaaigroupAdapter {
 
     fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
         let email = email_of(handle.recipient())?;
-        let mut body = Map::new();
-        body.insert("email".into(), json!(email.as_str()));
-        body.insert("otp".into(), json!(code.expose()));
-        if let Some(purpose) = handle.purpose() {
-            body.insert("purpose".into(), json!(purpose.as_str()));
-        }
-        self.post("api/otp/verify", &Value::Object(body))
+        let body = wire::VerifyBody {
+            email: email.as_str(),
+            otp: code.expose(),
+            purpose: handle.purpose().map(Purpose::as_str),
+        };
+        self.post(&self.verify_url, &body)
     }
 
     fn parse_verify(

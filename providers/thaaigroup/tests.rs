@@ -1,6 +1,7 @@
 //! The Thaaigroup adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
+use serde_json::{json, Value};
 
 fn adapter() -> ThaaigroupAdapter {
     let url = Url::parse("https://account.thaaigroup.com/").unwrap();

@@ -1,12 +1,30 @@
-//! Thaaigroup's success shape, read straight into a struct (unknown fields are skipped without
-//! being stored). Failures go through the tolerant map-based classifier in `errors.rs`.
+//! Thaaigroup's JSON shapes: the two request bodies, and the success answer read straight into
+//! a struct (unknown fields are skipped without being stored). Failures go through the tolerant
+//! map-based classifier in `errors.rs`.
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::http::seconds_from_json;
+
+/// `POST /api/otp/send`: `{email, purpose?}`.
+#[derive(Debug, Serialize)]
+pub(super) struct SendBody<'a> {
+    pub email: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<&'a str>,
+}
+
+/// `POST /api/otp/verify`: `{email, otp, purpose?}` (the purpose used on send).
+#[derive(Serialize)]
+pub(super) struct VerifyBody<'a> {
+    pub email: &'a str,
+    pub otp: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<&'a str>,
+}
 
 /// `{ok: true, message, expires_in, cooldown}` from send; `{ok: true, verified: true}` from
 /// verify.
