@@ -38,11 +38,12 @@
 mod errors;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
@@ -179,7 +180,12 @@ impl ProviderSettings for Config {
             ));
         }
         Ok(HyperVergeAdapter {
-            base_url,
+            send_email_url: endpoint(&base_url, "sendOTPEmail"),
+            send_mobile_url: endpoint(&base_url, "verifyMobileSendOtp"),
+            verify_email_url: endpoint(&base_url, "verifyOTPEmail"),
+            verify_mobile_url: endpoint(&base_url, "verifyMobileOtp"),
+            resend_email_url: endpoint(&base_url, "retryOTPEmail"),
+            resend_mobile_url: endpoint(&base_url, "resendOtp"),
             headers,
             widget_id: self.widget_id.clone(),
             template_id: self.template_id.clone(),
@@ -195,7 +201,18 @@ pub type HyperVerge = Client<HyperVergeAdapter>;
 /// HyperVerge's wire format as pure functions.
 #[derive(Debug, Clone)]
 pub struct HyperVergeAdapter {
-    base_url: Url,
+    /// `POST …/sendOTPEmail`, joined once.
+    send_email_url: Url,
+    /// `POST …/verifyMobileSendOtp`, joined once.
+    send_mobile_url: Url,
+    /// `POST …/verifyOTPEmail`, joined once.
+    verify_email_url: Url,
+    /// `POST …/verifyMobileOtp`, joined once.
+    verify_mobile_url: Url,
+    /// `POST …/retryOTPEmail`, joined once.
+    resend_email_url: Url,
+    /// `POST …/resendOtp`, joined once.
+    resend_mobile_url: Url,
     /// The `appId` and `appKey` headers, checked and prepared once.
     headers: HeaderMap,
     widget_id: Option<String>,
@@ -211,19 +228,16 @@ pub fn transaction_id(handle: &Verification) -> Option<&str> {
 }
 
 impl HyperVergeAdapter {
-    /// A `POST` of `body` to `path` with the three headers.
-    fn post(&self, path: &str, transaction_id: &str, body: Value) -> Result<HttpRequest, Error> {
-        HttpRequest::post_json(endpoint(&self.base_url, path), &body)?
+    /// A `POST` of `body` to `url` with the three headers.
+    fn post(
+        &self,
+        url: &Url,
+        transaction_id: &str,
+        body: &impl Serialize,
+    ) -> Result<HttpRequest, Error> {
+        HttpRequest::post_json(url.clone(), body)?
             .with_headers(&self.headers)
             .header("transactionid", transaction_id)
-    }
-
-    /// An email call's body: `fields` plus `widgetId` when configured.
-    fn with_widget(&self, mut body: Value) -> Value {
-        if let (Value::Object(map), Some(widget)) = (&mut body, &self.widget_id) {
-            map.insert("widgetId".into(), json!(widget));
-        }
-        body
     }
 
     /// The code length: the request's, else the config's, checked against `lengths`.
@@ -284,9 +298,12 @@ impl HyperVergeAdapter {
                 "HyperVerge sends codes to email addresses by email only; nothing was sent",
             ));
         }
-        let length = self.otp_length(EMAIL_LENGTHS, request.code_length)?;
-        let body = self.with_widget(json!({"email": email.as_str(), "otpLength": length}));
-        self.post("sendOTPEmail", transaction_id, body)
+        let body = wire::EmailSendBody {
+            email: email.as_str(),
+            otp_length: self.otp_length(EMAIL_LENGTHS, request.code_length)?,
+            widget_id: self.widget_id.as_deref(),
+        };
+        self.post(&self.send_email_url, transaction_id, &body)
     }
 
     fn build_mobile_send(
@@ -298,17 +315,13 @@ impl HyperVergeAdapter {
         phone_channel(request.channel)?;
         let template = self.template_id()?;
         let number = mobile_number(phone)?;
-        let mut body = json!({
-            "templateId": template,
-            "mobileNumber": number,
-            "otpLength": self.otp_length(MOBILE_LENGTHS, request.code_length)?,
-        });
-        if let (Value::Object(map), Some(mins)) =
-            (&mut body, self.otp_expiry_mins(request.code_ttl)?)
-        {
-            map.insert("otpExpiry".into(), json!(mins));
-        }
-        self.post("verifyMobileSendOtp", transaction_id, body)
+        let body = wire::MobileSendBody {
+            template_id: template,
+            mobile_number: number,
+            otp_length: self.otp_length(MOBILE_LENGTHS, request.code_length)?,
+            otp_expiry: self.otp_expiry_mins(request.code_ttl)?,
+        };
+        self.post(&self.send_mobile_url, transaction_id, &body)
     }
 }
 
@@ -461,16 +474,20 @@ impl Adapter for HyperVergeAdapter {
         let transaction_id = handle_transaction_id(handle)?;
         match handle.recipient() {
             Recipient::Email(email) => {
-                let body = self.with_widget(json!({
-                    "reqId": handle.require_reference()?,
-                    "otp": code.expose(),
-                    "email": email.as_str(),
-                }));
-                self.post("verifyOTPEmail", transaction_id, body)
+                let body = wire::EmailVerifyBody {
+                    req_id: handle.require_reference()?,
+                    otp: code.expose(),
+                    email: email.as_str(),
+                    widget_id: self.widget_id.as_deref(),
+                };
+                self.post(&self.verify_email_url, transaction_id, &body)
             }
             Recipient::Phone(phone) => {
-                let body = json!({"mobileNumber": mobile_number(phone)?, "otp": code.expose()});
-                self.post("verifyMobileOtp", transaction_id, body)
+                let body = wire::MobileVerifyBody {
+                    mobile_number: mobile_number(phone)?,
+                    otp: code.expose(),
+                };
+                self.post(&self.verify_mobile_url, transaction_id, &body)
             }
         }
     }
@@ -490,19 +507,23 @@ impl Adapter for HyperVergeAdapter {
         let transaction_id = handle_transaction_id(handle)?;
         match handle.recipient() {
             Recipient::Email(_) => {
-                let body = self.with_widget(json!({
-                    "reqId": handle.require_reference()?,
-                    "otpLength": self.handle_otp_length(handle)?,
-                }));
-                self.post("retryOTPEmail", transaction_id, body)
+                let body = wire::EmailResendBody {
+                    req_id: handle.require_reference()?,
+                    otp_length: self.handle_otp_length(handle)?,
+                    widget_id: self.widget_id.as_deref(),
+                };
+                self.post(&self.resend_email_url, transaction_id, &body)
             }
             Recipient::Phone(phone) => {
                 let retry_type = match handle.channel() {
                     Some(Channel::Voice) => "voice",
                     _ => "text",
                 };
-                let body = json!({"mobileNumber": mobile_number(phone)?, "retryType": retry_type});
-                self.post("resendOtp", transaction_id, body)
+                let body = wire::MobileResendBody {
+                    mobile_number: mobile_number(phone)?,
+                    retry_type,
+                };
+                self.post(&self.resend_mobile_url, transaction_id, &body)
             }
         }
     }

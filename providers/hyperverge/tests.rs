@@ -1,6 +1,7 @@
 //! The HyperVerge adapter's unit tests, compiled only under `#[cfg(test)]` (declared in `mod.rs`).
 
 use super::*;
+use serde_json::json;
 
 fn config() -> Config {
     let mut config = Config::new("app", "key");
@@ -343,4 +344,23 @@ fn config_values_are_checked_once_at_build() {
     bad(|c| c.template_id = Some(" ".into()), "template_id");
     bad(|c| c.otp_expiry_mins = Some(0), "otp_expiry_mins");
     bad(|c| c.otp_expiry_mins = Some(1441), "otp_expiry_mins");
+}
+
+#[test]
+fn the_bodies_keep_their_exact_bytes() {
+    let mut config = config();
+    config.widget_id = Some("widget-7".into());
+    config.otp_expiry_mins = Some(10);
+    let adapter = adapter_with(&config);
+    let raw = |http: &HttpRequest| String::from_utf8(http.body.clone().unwrap().to_vec()).unwrap();
+    let email = SendRequest::new("user@example.com".parse().unwrap());
+    assert_eq!(
+        raw(&adapter.build_send(&email).unwrap()),
+        r#"{"email":"user@example.com","otpLength":6,"widgetId":"widget-7"}"#
+    );
+    let phone = SendRequest::new("+919876543210".parse().unwrap());
+    assert_eq!(
+        raw(&adapter.build_send(&phone).unwrap()),
+        r#"{"mobileNumber":"9876543210","otpExpiry":10,"otpLength":6,"templateId":"tmpl-1"}"#
+    );
 }
