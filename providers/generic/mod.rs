@@ -33,6 +33,7 @@ mod errors;
 pub mod manage;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::fmt;
 use std::str::FromStr;
@@ -40,8 +41,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde::{Deserialize, Deserializer};
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
@@ -240,6 +241,9 @@ impl ProviderSettings for Config {
     fn adapter(&self, base_url: Url) -> Result<GenericAdapter, Error> {
         let channel = self.check()?;
         Ok(GenericAdapter {
+            send_url: endpoint(&base_url, "otp/send"),
+            verify_url: endpoint(&base_url, "otp/verify"),
+            resend_url: endpoint(&base_url, "otp/resend"),
             base_url,
             app_id: self.app_id.clone(),
             headers: auth_headers(self)?,
@@ -283,7 +287,14 @@ fn auth_headers(config: &Config) -> Result<HeaderMap, Error> {
 /// The generic service's wire format as pure functions.
 #[derive(Debug, Clone)]
 pub struct GenericAdapter {
+    /// The base for the per-call `GET`s (`otp/status` and the management reads).
     base_url: Url,
+    /// `POST …/otp/send`, joined once.
+    send_url: Url,
+    /// `POST …/otp/verify`, joined once.
+    verify_url: Url,
+    /// `POST …/otp/resend`, joined once.
+    resend_url: Url,
     app_id: Secret,
     /// The authentication headers `auth` asks for, checked and prepared once.
     headers: HeaderMap,
@@ -299,11 +310,8 @@ impl GenericAdapter {
         config.adapter(base_url)
     }
 
-    fn post(&self, path: &str, body: &Value) -> Result<HttpRequest, Error> {
-        Ok(
-            HttpRequest::post_json(endpoint(&self.base_url, path), body)?
-                .with_headers(&self.headers),
-        )
+    fn post(&self, url: &Url, body: &impl Serialize) -> Result<HttpRequest, Error> {
+        Ok(HttpRequest::post_json(url.clone(), body)?.with_headers(&self.headers))
     }
 
     /// A `GET` of `path` with these query pairs, authenticated.
@@ -492,14 +500,13 @@ impl Adapter for GenericAdapter {
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
         let phone = phone_of(&request.recipient)?;
         let channel = self.channel_for(request.channel)?;
-        let mut body = Map::new();
-        body.insert("appid".into(), json!(self.app_id.expose()));
-        body.insert("recipient".into(), json!(phone.as_str()));
-        body.insert("channel".into(), json!(channel.as_str()));
-        if let Some(sender) = &self.sender {
-            body.insert("from".into(), json!(sender));
-        }
-        self.post("otp/send", &Value::Object(body))
+        let body = wire::SendBody {
+            appid: self.app_id.expose(),
+            recipient: phone.as_str(),
+            channel: channel.as_str(),
+            from: self.sender.as_deref(),
+        };
+        self.post(&self.send_url, &body)
     }
 
     fn parse_send(
@@ -522,13 +529,13 @@ impl Adapter for GenericAdapter {
     fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
         let verification_id = handle.require_reference()?;
         let phone = phone_of(handle.recipient())?;
-        let body = json!({
-            "appid": self.app_id.expose(),
-            "verification_id": verification_id,
-            "otp_code": code.expose(),
-            "recipient": phone.as_str(),
-        });
-        self.post("otp/verify", &body)
+        let body = wire::VerifyBody {
+            appid: self.app_id.expose(),
+            verification_id,
+            otp_code: code.expose(),
+            recipient: phone.as_str(),
+        };
+        self.post(&self.verify_url, &body)
     }
 
     fn parse_verify(
@@ -546,11 +553,11 @@ impl Adapter for GenericAdapter {
     }
 
     fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        let body = json!({
-            "appid": self.app_id.expose(),
-            "verification_id": handle.require_reference()?,
-        });
-        self.post("otp/resend", &body)
+        let body = wire::ResendBody {
+            appid: self.app_id.expose(),
+            verification_id: handle.require_reference()?,
+        };
+        self.post(&self.resend_url, &body)
     }
 
     fn parse_resend(

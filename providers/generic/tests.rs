@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::error::ErrorKind;
+use serde_json::json;
 
 fn base() -> Url {
     Url::parse("https://otp.example.com/api/v1/").unwrap()
@@ -146,6 +147,21 @@ fn send_body_carries_appid_recipient_channel_and_from() {
     assert_eq!(
         body_of(&no_sender),
         json!({"appid": "app-1", "recipient": "+5511999888777", "channel": "sms"})
+    );
+}
+
+#[test]
+fn the_bodies_keep_their_exact_bytes() {
+    let a = adapter(&config());
+    let raw = |http: &HttpRequest| String::from_utf8(http.body.clone().unwrap().to_vec()).unwrap();
+    assert_eq!(
+        raw(&a.build_send(&phone_request()).unwrap()),
+        r#"{"appid":"app-1","channel":"sms","from":"YourApp","recipient":"+5511999888777"}"#
+    );
+    let code = OtpCode::parse("123456").unwrap();
+    assert_eq!(
+        raw(&a.build_verify(&handle(), &code).unwrap()),
+        r#"{"appid":"app-1","otp_code":"123456","recipient":"+5511999888777","verification_id":"otp_67890abcdef12345"}"#
     );
 }
 
