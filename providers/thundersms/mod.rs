@@ -173,6 +173,7 @@ impl ProviderSettings for Config {
             ));
         }
         Ok(ThunderSmsAdapter {
+            send_url: endpoint(&base_url, "verify/send"),
             base_url,
             headers,
             routes,
@@ -189,7 +190,10 @@ pub type ThunderSms = Client<ThunderSmsAdapter>;
 /// ThunderSMS's wire format as pure functions.
 #[derive(Debug, Clone)]
 pub struct ThunderSmsAdapter {
+    /// The base for the `GET`s whose path carries the verification id (and the code).
     base_url: Url,
+    /// `POST …/verify/send`, joined once.
+    send_url: Url,
     /// `Authorization: Bearer <token>` and `Accept: application/json`, checked and prepared
     /// once.
     headers: HeaderMap,
@@ -321,10 +325,7 @@ impl Adapter for ThunderSmsAdapter {
             foreign_id: request.reference.as_deref(),
             template: self.template.as_deref(),
         };
-        Ok(
-            HttpRequest::post_json(endpoint(&self.base_url, "verify/send"), &body)?
-                .with_headers(&self.headers),
-        )
+        Ok(HttpRequest::post_json(self.send_url.clone(), &body)?.with_headers(&self.headers))
     }
 
     fn parse_send(
