@@ -40,13 +40,14 @@ mod errors;
 mod reset_password;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use url::form_urlencoded::byte_serialize;
 use url::Url;
 
@@ -160,7 +161,9 @@ impl ProviderSettings for Config {
             true,
         )])?;
         Ok(TencentCiamAdapter {
-            base_url,
+            send_url: endpoint(&base_url, "otp/send"),
+            token_url: endpoint(&base_url, "oauth2/token"),
+            reset_password_url: endpoint(&base_url, "reset_user_password"),
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             auth_source_id: self.auth_source_id.clone(),
@@ -176,7 +179,12 @@ pub type TencentCiam = Client<TencentCiamAdapter>;
 /// Tencent CIAM's wire format as pure functions.
 #[derive(Debug, Clone)]
 pub struct TencentCiamAdapter {
-    base_url: Url,
+    /// `POST …/otp/send`, joined once.
+    send_url: Url,
+    /// `POST …/oauth2/token`, joined once.
+    token_url: Url,
+    /// `POST …/reset_user_password`, joined once.
+    reset_password_url: Url,
     /// Sent in the body of the `/oauth2/token` exchange.
     client_id: Secret,
     /// Sent in the body of the `/oauth2/token` exchange.
@@ -239,10 +247,9 @@ fn mainland_number(phone: &Phone) -> Result<&str, Error> {
     }
 }
 
-/// The recipient in Tencent's terms: the JSON key (`phone_number` or `email`) and its value.
+/// The recipient in Tencent's terms: its value for the JSON key `phone_number` or `email`.
 #[derive(Debug, Clone, Copy)]
 struct Target<'a> {
-    key: &'static str,
     value: &'a str,
     channel: Channel,
 }
@@ -254,7 +261,6 @@ impl<'a> Target<'a> {
             Recipient::Email(email) => email.as_str(),
         };
         Ok(Target {
-            key: key_of(recipient),
             value,
             channel: channel_of(recipient),
         })
@@ -264,6 +270,15 @@ impl<'a> Target<'a> {
         match self.channel {
             Channel::Sms => SMS_GRANT_TYPE,
             _ => EMAIL_GRANT_TYPE,
+        }
+    }
+
+    /// `value` in the body member this recipient is named by: `(email, phone_number)`, one of
+    /// them `Some` (a phone's members are `phone_number…`, an address's `email…`).
+    fn slots<T>(self, value: T) -> (Option<T>, Option<T>) {
+        match self.channel {
+            Channel::Sms => (None, Some(value)),
+            _ => (Some(value), None),
         }
     }
 }
@@ -349,11 +364,8 @@ fn text_field(body: &Map<String, Value>, key: &str) -> Option<String> {
 
 impl TencentCiamAdapter {
     /// A JSON `POST` with the Basic `Authorization` header (`/otp/send`, `/reset_user_password`).
-    fn post_with_basic(&self, path: &str, body: Map<String, Value>) -> Result<HttpRequest, Error> {
-        Ok(
-            HttpRequest::post_json(endpoint(&self.base_url, path), &Value::Object(body))?
-                .with_headers(&self.basic),
-        )
+    fn post_with_basic(&self, url: &Url, body: &impl Serialize) -> Result<HttpRequest, Error> {
+        Ok(HttpRequest::post_json(url.clone(), body)?.with_headers(&self.basic))
     }
 
     fn auth_source_id(&self) -> Result<&str, Error> {
@@ -374,13 +386,18 @@ impl TencentCiamAdapter {
         let usage = usage(purpose)?;
         check_channel(channel, recipient)?;
         let target = Target::of(recipient)?;
-        let mut body = Map::new();
-        body.insert("usage".into(), json!(usage.as_str()));
-        body.insert(target.key.into(), json!(target.value));
-        if usage == Purpose::Login {
-            body.insert("auth_source_id".into(), json!(self.auth_source_id()?));
-        }
-        self.post_with_basic("otp/send", body)
+        let (email, phone_number) = target.slots(target.value);
+        let body = wire::SendBody {
+            usage: usage.as_str(),
+            email,
+            phone_number,
+            auth_source_id: if usage == Purpose::Login {
+                Some(self.auth_source_id()?)
+            } else {
+                None
+            },
+        };
+        self.post_with_basic(&self.send_url, &body)
     }
 
     fn receipt(
@@ -440,21 +457,19 @@ impl Adapter for TencentCiamAdapter {
         }
         let target = Target::of(handle.recipient())?;
         let otp_token = handle.require_reference()?;
-        let mut body = Map::new();
-        body.insert("grant_type".into(), json!(target.grant_type()));
-        body.insert("client_id".into(), json!(self.client_id.expose()));
-        body.insert("client_secret".into(), json!(self.client_secret.expose()));
-        body.insert("auth_source_id".into(), json!(self.auth_source_id()?));
-        body.insert(target.key.into(), json!(target.value));
-        body.insert("otp_token".into(), json!(otp_token));
-        body.insert("otp".into(), json!(code.expose()));
-        if let Some(enabled) = self.auto_signup {
-            body.insert("auto_signup".into(), json!(enabled));
-        }
-        HttpRequest::post_json(
-            endpoint(&self.base_url, "oauth2/token"),
-            &Value::Object(body),
-        )
+        let (email, phone_number) = target.slots(target.value);
+        let body = wire::TokenBody {
+            grant_type: target.grant_type(),
+            client_id: self.client_id.expose(),
+            client_secret: self.client_secret.expose(),
+            auth_source_id: self.auth_source_id()?,
+            email,
+            phone_number,
+            otp_token,
+            otp: code.expose(),
+            auto_signup: self.auto_signup,
+        };
+        HttpRequest::post_json(self.token_url.clone(), &body)
     }
 
     fn parse_verify(

@@ -2,9 +2,7 @@
 //! as [`TencentCiam::reset_password`](super::TencentCiam::reset_password) and its pure halves on
 //! the adapter.
 
-use serde_json::{json, Map};
-
-use super::{answer, Target, TencentCiamAdapter, ID};
+use super::{answer, wire, Target, TencentCiamAdapter, ID};
 use crate::adapter::Client;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
@@ -48,12 +46,19 @@ impl TencentCiamAdapter {
         }
         let target = Target::of(handle.recipient())?;
         let otp_token = handle.require_reference()?;
-        let mut body = Map::new();
-        body.insert("password".into(), json!(new_password.expose()));
-        body.insert(target.key.into(), json!(target.value));
-        body.insert(format!("{}_otp", target.key), json!(code.expose()));
-        body.insert(format!("{}_otp_token", target.key), json!(otp_token));
-        self.post_with_basic("reset_user_password", body)
+        let (email, phone_number) = target.slots(target.value);
+        let (email_otp, phone_number_otp) = target.slots(code.expose());
+        let (email_otp_token, phone_number_otp_token) = target.slots(otp_token);
+        let body = wire::ResetPasswordBody {
+            password: new_password.expose(),
+            email,
+            email_otp,
+            email_otp_token,
+            phone_number,
+            phone_number_otp,
+            phone_number_otp_token,
+        };
+        self.post_with_basic(&self.reset_password_url, &body)
     }
 
     /// Reads the `/reset_user_password` answer: a 2xx with an empty body (or a JSON object

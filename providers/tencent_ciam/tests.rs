@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::{CommonConfig, HttpOptions, ProviderConfig};
+use serde_json::json;
 
 fn adapter_with(config: Config) -> TencentCiamAdapter {
     config
@@ -231,6 +232,45 @@ fn verify_is_the_oauth_exchange_with_the_grant_type_of_the_channel() {
     );
     assert_eq!(body["email"], "user@example.com");
     assert_eq!(body["auto_signup"], json!(false));
+}
+
+#[test]
+fn the_bodies_keep_their_exact_bytes() {
+    let raw = |http: &HttpRequest| String::from_utf8(http.body.clone().unwrap().to_vec()).unwrap();
+    let login = SendRequest::new("+8613612345678".parse().unwrap());
+    assert_eq!(
+        raw(&adapter().build_send(&login).unwrap()),
+        r#"{"auth_source_id":"otp-source","phone_number":"13612345678","usage":"login"}"#
+    );
+    let signup = SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Signup);
+    assert_eq!(
+        raw(&adapter().build_send(&signup).unwrap()),
+        r#"{"email":"user@example.com","usage":"signup"}"#
+    );
+    let verify = adapter_with(
+        Config::new("id", "secret")
+            .auth_source_id("otp-source")
+            .auto_signup(true),
+    )
+    .build_verify(&handle("user@example.com", Purpose::Login), &code())
+    .unwrap();
+    assert_eq!(
+        raw(&verify),
+        format!(
+            r#"{{"auth_source_id":"otp-source","auto_signup":true,"client_id":"id","client_secret":"secret","email":"user@example.com","grant_type":"{EMAIL_GRANT_TYPE}","otp":"123456","otp_token":"OTP_TOKEN"}}"#
+        )
+    );
+    let reset = adapter()
+        .build_reset_password(
+            &handle("+8613612345678", Purpose::ResetPassword),
+            &code(),
+            &Secret::new("n3w-Passw0rd"),
+        )
+        .unwrap();
+    assert_eq!(
+        raw(&reset),
+        r#"{"password":"n3w-Passw0rd","phone_number":"13612345678","phone_number_otp":"123456","phone_number_otp_token":"OTP_TOKEN"}"#
+    );
 }
 
 #[test]
