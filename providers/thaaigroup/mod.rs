@@ -145,7 +145,10 @@ impl ThaaigroupAdapter {
 
 /// A successful answer (2xx with `ok: true`), or the classified error.
 fn success(response: &HttpResponse) -> Result<wire::Success, Error> {
-    if response.is_success() {
+    // serde would also read a struct from a JSON array (`[true]`), so only objects take the
+    // fast path.
+    let is_object = response.body.trim_ascii_start().first() == Some(&b'{');
+    if response.is_success() && is_object {
         if let Ok(answer) = serde_json::from_slice::<wire::Success>(&response.body) {
             if answer.ok == Some(true) {
                 return Ok(answer);
