@@ -20,7 +20,8 @@ use crate::recipient::Recipient;
 /// It is serde-serializable, and has a compact string form for the command line and cookies:
 /// [`Verification::to_token`] gives only cookie-safe characters (`A-Z a-z 0-9 - _ .`), at most
 /// 4096 of them. The token carries the recipient's address (providers such as Thaaigroup verify
-/// by address), so keep it server-side or seal it if it travels through a browser.
+/// by address), so keep it server-side, or seal it ([`Verification::seal`]) if it travels
+/// through a browser.
 ///
 /// ```
 /// use otpkit::Verification;

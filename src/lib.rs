@@ -58,6 +58,7 @@ pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod retry;
+pub mod seal;
 pub mod secret;
 
 #[path = "../providers/mod.rs"]
@@ -79,6 +80,7 @@ pub use provider::{
 };
 pub use recipient::{scrub, Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use seal::SealKey;
 pub use secret::Secret;
 
 /// The README's examples, compiled as doc tests so they stay true.
