@@ -392,6 +392,19 @@ pub struct SendReceipt {
 }
 
 impl SendReceipt {
+    /// The receipt for a code that was just sent: the handle expires `expires_in` from now
+    /// (when the provider said), and the receipt's channel is the handle's.
+    pub fn issued(handle: Verification, expires_in: Option<Duration>) -> Self {
+        let handle = match expires_in {
+            Some(lifetime) => handle.expiring_in(lifetime),
+            None => handle,
+        };
+        let mut receipt = SendReceipt::new(handle);
+        receipt.channel = receipt.verification.channel();
+        receipt.expires_in = expires_in;
+        receipt
+    }
+
     /// A receipt around a handle, with nothing else known yet.
     pub fn new(verification: Verification) -> Self {
         SendReceipt {
@@ -581,6 +594,21 @@ mod tests {
         ] {
             assert_eq!(Purpose::parse(word).unwrap().as_str(), word);
         }
+    }
+
+    #[test]
+    fn issued_receipts_carry_the_expiry_and_the_handles_channel() {
+        let handle =
+            Verification::new("x", "a@b.co".parse().unwrap()).with_channel(Some(Channel::Email));
+        let receipt = SendReceipt::issued(handle.clone(), Some(Duration::from_secs(300)));
+        assert_eq!(receipt.expires_in, Some(Duration::from_secs(300)));
+        assert_eq!(receipt.channel, Some(Channel::Email));
+        assert!(receipt.verification.expires_at().is_some());
+        let unknown = SendReceipt::issued(handle, None);
+        assert_eq!(
+            (unknown.expires_in, unknown.verification.expires_at()),
+            (None, None)
+        );
     }
 
     #[test]

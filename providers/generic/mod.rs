@@ -354,17 +354,12 @@ impl GenericAdapter {
             .and_then(|word| Channel::parse(&word).ok())
             .unwrap_or(channel);
         let expires_in = expiry(body, SystemTime::now());
-        let mut handle = Verification::new(ID, recipient.clone())
+        let handle = Verification::new(ID, recipient.clone())
             .with_purpose(purpose.cloned())
             .with_channel(Some(channel))
             .with_reference(verification_id);
-        if let Some(lifetime) = expires_in {
-            handle = handle.expiring_in(lifetime);
-        }
-        let mut receipt = SendReceipt::new(handle);
-        receipt.expires_in = expires_in;
+        let mut receipt = SendReceipt::issued(handle, expires_in);
         receipt.resend_after = parse::seconds_field(body, "resend_after");
-        receipt.channel = Some(channel);
         receipt.request_id = parse::str_field(body, "request_id");
         Ok(receipt)
     }

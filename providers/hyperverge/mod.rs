@@ -400,12 +400,8 @@ fn receipt(
     body: &Map<String, Value>,
 ) -> SendReceipt {
     let lifetime = expiry_mins.map(|mins| Duration::from_secs(mins * 60));
-    let handle = match lifetime {
-        Some(lifetime) => handle.expiring_in(lifetime),
-        None => handle,
-    };
-    let mut receipt = SendReceipt::new(handle);
-    receipt.expires_in = lifetime;
+    let mut receipt = SendReceipt::issued(handle, lifetime);
+    // The first code always goes by SMS, whatever the handle keeps for resends.
     receipt.channel = Some(channel);
     receipt.request_id = errors::request_id(body);
     receipt

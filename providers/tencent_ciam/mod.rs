@@ -420,12 +420,8 @@ impl TencentCiamAdapter {
         let handle = Verification::new(ID, recipient.clone())
             .with_purpose(Some(usage))
             .with_channel(Some(channel))
-            .with_reference(otp_token)
-            .expiring_in(lifetime);
-        let mut receipt = SendReceipt::new(handle);
-        receipt.expires_in = Some(lifetime);
-        receipt.channel = Some(channel);
-        Ok(receipt)
+            .with_reference(otp_token);
+        Ok(SendReceipt::issued(handle, Some(lifetime)))
     }
 }
 

@@ -129,16 +129,11 @@ impl ThaaigroupAdapter {
     ) -> Result<SendReceipt, Error> {
         let answer = success(response)?;
         let expires_in = answer.expires_in();
-        let mut handle = Verification::new(ID, Recipient::Email(email.clone()))
+        let handle = Verification::new(ID, Recipient::Email(email.clone()))
             .with_purpose(purpose.cloned())
             .with_channel(Some(Channel::Email));
-        if let Some(lifetime) = expires_in {
-            handle = handle.expiring_in(lifetime);
-        }
-        let mut receipt = SendReceipt::new(handle);
-        receipt.expires_in = expires_in;
+        let mut receipt = SendReceipt::issued(handle, expires_in);
         receipt.resend_after = answer.cooldown();
-        receipt.channel = Some(Channel::Email);
         Ok(receipt)
     }
 }

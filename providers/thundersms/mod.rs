@@ -351,12 +351,8 @@ impl Adapter for ThunderSmsAdapter {
         let handle = Verification::new(ID, request.recipient.clone())
             .with_purpose(request.purpose.clone())
             .with_channel(first)
-            .with_reference(id)
-            .expiring_in(lifetime);
-        let mut receipt = SendReceipt::new(handle);
-        receipt.expires_in = Some(lifetime);
-        receipt.channel = first;
-        Ok(receipt)
+            .with_reference(id);
+        Ok(SendReceipt::issued(handle, Some(lifetime)))
     }
 
     fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
