@@ -1,5 +1,9 @@
 //! The shared exchange path across runtimes: a provider built once keeps working when it is
 //! used from one tokio runtime after another (as `#[tokio::test]`s and `static` providers do).
+//!
+//! This checks the behaviour, not the mechanism: the dead pooled connection that the
+//! per-runtime shared client guards against appeared only intermittently (about one run in
+//! 25 of the fixture suite) and could not be provoked on demand here.
 
 use std::path::Path;
 
