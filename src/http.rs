@@ -356,6 +356,26 @@ pub struct HttpOptions {
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
+    /// A total timeout finer than the config's whole `timeout_secs`, for tests
+    /// (`otpkit::testing::with_timeout`).
+    #[cfg(feature = "testing")]
+    pub(crate) timeout: Option<Duration>,
+    /// Answers requests in this process instead of sending them (`otpkit::testing`).
+    #[cfg(feature = "testing")]
+    pub(crate) in_process: Option<InProcess>,
+}
+
+/// Answers requests without a network: in-process fixture replay (feature `testing`) runs the
+/// adapters and the exchange path through it, with no server and no TLS client.
+#[cfg(feature = "testing")]
+#[derive(Clone)]
+pub(crate) struct InProcess(pub(crate) Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>);
+
+#[cfg(feature = "testing")]
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InProcess")
+    }
 }
 
 impl Default for HttpOptions {
@@ -364,6 +384,10 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            #[cfg(feature = "testing")]
+            timeout: None,
+            #[cfg(feature = "testing")]
+            in_process: None,
         }
     }
 }
@@ -464,6 +488,9 @@ const RUNTIMES_KEPT: usize = 8;
 enum Clients {
     /// The caller's client.
     Given(reqwest::Client),
+    /// No client: requests are answered in this process (`otpkit::testing`).
+    #[cfg(feature = "testing")]
+    InProcess(InProcess),
     /// otpkit's clients, one per runtime, newest last.
     PerRuntime {
         connect_timeout: Duration,
@@ -475,6 +502,10 @@ impl Clients {
     /// The clients for these options: the caller's, or otpkit's with the TLS set-up (the
     /// expensive part) done now, when the provider is built, not on its first call.
     fn new(connect_timeout: Duration, options: &HttpOptions) -> Result<Self, Error> {
+        #[cfg(feature = "testing")]
+        if let Some(answer) = &options.in_process {
+            return Ok(Clients::InProcess(answer.clone()));
+        }
         if let Some(client) = &options.client {
             return Ok(Clients::Given(client.clone()));
         }
@@ -494,6 +525,13 @@ impl Clients {
     ) -> Result<impl std::future::Future<Output = reqwest::Result<reqwest::Response>>, Error> {
         let (connect_timeout, by_runtime) = match self {
             Clients::Given(client) => return Ok(client.execute(request)),
+            #[cfg(feature = "testing")]
+            Clients::InProcess(_) => {
+                return Err(Error::new(
+                    ErrorKind::Transport,
+                    "an in-process transport has no client",
+                ))
+            }
             Clients::PerRuntime {
                 connect_timeout,
                 by_runtime,
@@ -563,6 +601,8 @@ impl Transport {
         connect_timeout: Duration,
         options: &HttpOptions,
     ) -> Result<Self, Error> {
+        #[cfg(feature = "testing")]
+        let timeout = options.timeout.unwrap_or(timeout);
         Ok(Transport {
             clients: Arc::new(Clients::new(connect_timeout, options)?),
             timeout,
@@ -646,6 +686,14 @@ impl Transport {
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        #[cfg(feature = "testing")]
+        if let Clients::InProcess(answer) = &*self.clients {
+            let response = (answer.0)(request);
+            if response.body.len() > self.max_body_bytes {
+                return Err(self.too_large(response.status));
+            }
+            return Ok(response);
+        }
         // The request is assembled directly (not through a builder, which would insert every
         // header again); the body is shared, not copied.
         let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
