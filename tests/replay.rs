@@ -78,7 +78,9 @@ pub fn over_http_set() -> Vec<Fixture> {
             (_, "verify") if ok && fixture.request.is_some() => "verify_ok",
             _ => continue,
         };
-        chosen.entry((provider_of(&fixture), role)).or_insert(fixture);
+        chosen
+            .entry((provider_of(&fixture), role))
+            .or_insert(fixture);
     }
     chosen.into_values().collect()
 }
@@ -166,4 +168,3 @@ async fn a_fixture_that_expects_the_wrong_outcome_fails() {
     let why = fixture.replay_in_process().unwrap_err();
     assert!(why.contains("x-not-sent"), "{why}");
 }
-

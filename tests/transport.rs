@@ -78,7 +78,10 @@ fn a_runtime_that_is_not_running_does_not_hold_another_runtimes_calls() {
     let second = current_thread();
     for round in 0..2 {
         let outcome = second.block_on(provider.send(&request()));
-        assert!(outcome.is_ok(), "second runtime, round {round}: {outcome:?}");
+        assert!(
+            outcome.is_ok(),
+            "second runtime, round {round}: {outcome:?}"
+        );
     }
     // And the first runtime, running again, still has a working client.
     let outcome = first.block_on(provider.send(&request()));
