@@ -1,9 +1,11 @@
-//! Fixture replay with wiremock (cargo feature `testing`).
+//! Fixture replay, in process or with wiremock (cargo feature `testing`).
 //!
 //! A fixture is one recorded exchange as data: the config (credentials as `{{placeholders}}`),
 //! the operation and its input, the exact request the adapter must send, the provider's
 //! response, and the normalized outcome otpkit must produce. otpkit's own suite replays every
-//! file under `fixtures/`; applications can mount the same files on their own mock server.
+//! file under `fixtures/` in process ([`Fixture::replay_in_process`]: no server, no socket)
+//! and a few per provider over HTTP ([`Fixture::replay`]); both check the request by the same
+//! rules. Applications can mount the same files on their own mock server.
 //!
 //! ```json
 //! {
@@ -20,7 +22,8 @@
 //! }
 //! ```
 //!
-//! `{{base_url}}` stands for the mock server's URL (the config's `base_url` defaults to it);
+//! `{{base_url}}` stands for the mock server's URL (the config's `base_url` defaults to it;
+//! in process it is `http://127.0.0.1:9`, where nothing is sent);
 //! any other `{{name}}` becomes `fixture-name`. `"request": null` means no request may be made.
 //! `expect` is matched as a subset of the rendered outcome (see [`Fixture::run`]).
 //!
@@ -166,13 +169,7 @@ impl FixtureResponse {
 }
 
 /// `options` with a total timeout that replaces the config's `timeout_secs` (whole seconds),
-/// so a test that waits out a timeout can wait milliseconds.
-///
-/// ```
-/// use std::time::Duration;
-/// let options = otpkit::testing::with_timeout(otpkit::HttpOptions::default(), Duration::from_millis(200));
-/// # let _ = options;
-/// ```
+/// so a test that waits out a timeout (a server that never answers) can wait milliseconds.
 pub fn with_timeout(options: HttpOptions, timeout: Duration) -> HttpOptions {
     HttpOptions {
         timeout: Some(timeout),

@@ -307,7 +307,14 @@ fn build_examples(names: &[String], profile_dir: &Path) {
     match profile_dir.file_name().and_then(|n| n.to_str()) {
         Some("debug") | None => {}
         Some(profile) => {
-            command.args(["--profile", if profile == "release" { "release" } else { profile }]);
+            command.args([
+                "--profile",
+                if profile == "release" {
+                    "release"
+                } else {
+                    profile
+                },
+            ]);
         }
     }
     for name in names {
