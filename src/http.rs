@@ -607,7 +607,9 @@ impl Transport {
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
-        // Most answers arrive in one chunk, which is kept as is; more are joined.
+        // Most answers arrive in one chunk, which is kept as is; more are joined. Memory is set
+        // aside for what has arrived, never for the declared length: with a raised cap, a
+        // false `Content-Length` would otherwise reserve gigabytes (and abort the process).
         let mut received = 0usize;
         let mut single: Option<Bytes> = None;
         let mut joined: Vec<u8> = Vec::new();
@@ -624,7 +626,7 @@ impl Transport {
                 None if joined.is_empty() => single = Some(chunk),
                 previous => {
                     if let Some(previous) = previous {
-                        joined.reserve(declared.map_or(0, |len| len as usize));
+                        joined.reserve(received);
                         joined.extend_from_slice(&previous);
                     }
                     joined.extend_from_slice(&chunk);

@@ -240,7 +240,7 @@ impl Rng {
             "\u{0}",
             " ",
         ];
-        let mut part = |rng: &mut Self, max: usize| -> String {
+        let part = |rng: &mut Self, max: usize| -> String {
             (0..=rng.below(max)).map(|_| *rng.pick(PIECES)).collect()
         };
         let local = part(self, 4);
