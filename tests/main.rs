@@ -14,5 +14,6 @@ mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
 mod secrets;
+mod tls;
 mod transport;
 mod validation;
