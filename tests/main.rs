@@ -4,6 +4,7 @@
 mod local_server;
 mod table;
 
+mod accept;
 mod cli;
 mod faults;
 mod generic_manage;

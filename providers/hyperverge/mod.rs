@@ -152,6 +152,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("appid", "app_id", self.app_id.expose(), true),
             ("appkey", "app_key", self.app_key.expose(), true),
+            super::ACCEPT_JSON,
         ])?;
         for (key, value) in [
             ("widget_id", &self.widget_id),

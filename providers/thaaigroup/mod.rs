@@ -78,6 +78,7 @@ impl ProviderSettings for Config {
                 true,
             ),
             ("x-client-domain", "domain", &self.domain, false),
+            super::ACCEPT_JSON,
         ])?;
         Ok(ThaaigroupAdapter {
             send_url: endpoint(&base_url, "api/otp/send"),
@@ -100,7 +101,8 @@ pub struct ThaaigroupAdapter {
     send_url: Url,
     /// `POST …/api/otp/verify`, joined once.
     verify_url: Url,
-    /// The three `X-Client-*` headers, checked and prepared once.
+    /// The three `X-Client-*` headers and `Accept: application/json`, checked and prepared
+    /// once.
     headers: HeaderMap,
 }
 

@@ -155,7 +155,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("authorization", "token", &bearer, true),
             // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            ("accept", "accept", "application/json", false),
+            super::ACCEPT_JSON,
         ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {

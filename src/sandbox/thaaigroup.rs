@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use super::clock::{ceil_secs, next_month};
 use super::codes::{Check, Gate, NewCode};
 use super::fields::{is_email, string_or_number};
-use super::laravel::{laravel_422, Problems};
+use super::laravel::{for_client, laravel_422, Problems};
 use super::state::Shared;
 use super::wire::{Reply, Req};
 use super::Failure;
@@ -100,8 +100,13 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
-/// Answers a request under the prefix.
+/// Answers a request under the prefix, as Laravel answers this client (see [`for_client`]).
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
+    for_client(req, answer(cx, req))
+}
+
+/// The answer for a client that expects JSON.
+fn answer(cx: &Shared, req: &Req) -> Reply {
     let operation: fn(&Shared, &Map<String, Value>) -> Reply = match req.path.as_str() {
         "api/otp/send" => send,
         "api/otp/verify" => verify,

@@ -25,7 +25,7 @@ use super::clock::{ceil_secs, naive_time};
 use super::codes::{Check, Gate, NewCode, Otp};
 use super::fields::{is_e164_digits, string_or_number};
 use super::ids::{random_hex, random_uuid};
-use super::laravel::{laravel_422, Problems};
+use super::laravel::{for_client, laravel_422, Problems};
 use super::state::Shared;
 use super::wire::{Reply, Req};
 use super::Failure;
@@ -75,8 +75,13 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
-/// Answers a request under the prefix.
+/// Answers a request under the prefix, as Laravel answers this client (see [`for_client`]).
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
+    for_client(req, answer(cx, req))
+}
+
+/// The answer for a client that expects JSON.
+fn answer(cx: &Shared, req: &Req) -> Reply {
     let method = req
         .query("_method")
         .map_or_else(|| req.method.clone(), str::to_ascii_uppercase);
