@@ -72,7 +72,7 @@ enum Command {
     },
 }
 
-/// The success output of `send` and `resend` (field order as in the contract).
+/// The success output of `send` and `resend` (field order fixed: scripts read it).
 #[derive(Serialize)]
 struct Sent<'a> {
     ok: bool,

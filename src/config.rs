@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
 
-/// The keys every provider accepts (contract §2).
+/// The keys every provider accepts (the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -196,7 +196,7 @@ pub struct Settings<T> {
 
 macro_rules! registry {
     ($( $feature:literal => $variant:ident($module:ident) ),* $(,)?) => {
-        /// A provider's configuration, tagged by `provider` (contract §2).
+        /// A provider's configuration, tagged by `provider` (the crate documentation's [Configuration](crate#configuration) section).
         ///
         /// ```
         /// use otpkit::ProviderConfig;

@@ -55,7 +55,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of the contract's table.
+    /// Every kind, in the order of the [Errors](crate#errors) table of the crate documentation.
     pub const ALL: [ErrorKind; 19] = [
         ErrorKind::InvalidCode,
         ErrorKind::Expired,

@@ -120,7 +120,7 @@ impl<'de> Deserialize<'de> for AuthMode {
     }
 }
 
-/// The generic service's keys (contract §2).
+/// The generic service's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

@@ -107,7 +107,7 @@ impl Lengths {
 /// The longest mobile code lifetime otpkit asks for: one day.
 const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
 
-/// HyperVerge's keys (contract §2).
+/// HyperVerge's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

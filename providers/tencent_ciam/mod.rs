@@ -81,7 +81,8 @@ pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/s
 /// The token exchange's grant type for email codes (the parameter table's value).
 pub const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
 
-/// Tencent CIAM's keys (contract §2); `base_url` (the tenant's portal) is required too.
+/// Tencent CIAM's keys (see the crate documentation's [Configuration](crate#configuration)
+/// section); `base_url` (the tenant's portal) is required too.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

@@ -35,7 +35,7 @@ use reqwest::header::HeaderMap;
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
 
-/// Thaaigroup's keys (contract §2).
+/// Thaaigroup's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

@@ -92,7 +92,7 @@ pub const VIBER_TTL_SECS: RangeInclusive<u64> = 30..=1_209_600;
 const CODE_LENGTHS: RangeInclusive<u64> = 4..=10;
 const MAX_ID_LEN: usize = 128;
 
-/// ThunderSMS's keys (contract §2).
+/// ThunderSMS's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]

@@ -1,6 +1,6 @@
 //! Thaaigroup Verify: `POST api/otp/send` and `POST api/otp/verify` under the three
-//! `X-Client-*` headers, failures in `{ok:false, error_code, message, …}` (providers.md §1 and
-//! the vendor's API reference).
+//! `X-Client-*` headers, failures in `{ok:false, error_code, message, …}` (the vendor's
+//! API reference).
 //!
 //! - A wrong `X-Client-Id`/`X-Client-Secret` is 401 `INVALID_CLIENT`; a domain off the
 //!   allowlist (`example.com`, `localhost`) is 403 `DOMAIN_NOT_ALLOWED`, on both calls.
@@ -9,8 +9,8 @@
 //!   of next month).
 //! - Verify must repeat the send's `purpose`; wrong, expired, burned, reused and unknown codes
 //!   are all 400 `OTP_INVALID` "Invalid or expired OTP", as documented.
-//! - A missing or malformed field is a Laravel 422 validation body (the vendor's examples are
-//!   Laravel; providers.md marks this as inferred).
+//! - A missing or malformed field is a Laravel 422 validation body (inferred: the vendor's
+//!   examples are Laravel's), or Laravel's redirect for a client that does not ask for JSON.
 
 use serde_json::{json, Map, Value};
 

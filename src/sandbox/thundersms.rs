@@ -1,5 +1,5 @@
-//! ThunderSMS Verify under `/api/v2/` (providers.md §4, the vendor's Verify page and its
-//! MOBtexting twin for check and search).
+//! ThunderSMS Verify under `/api/v2/` (the vendor's Verify page and its MOBtexting
+//! twin for check and search).
 //!
 //! - Auth: `Authorization: Bearer <token>` or the `access_token` query parameter; otherwise 401
 //!   `{"message":"Unauthenticated."}`. The `_method` query parameter overrides the method.
@@ -7,8 +7,9 @@
 //!   `recipient.to` as digits with the country prefix and no `+`, `order`, `wait`, viber `ttl`
 //!   30–1209600) and `payload` (`length` 4–10, default 6; `timeout` seconds, default 120;
 //!   `token`, a caller-chosen code whose length must equal `length`). Problems are Laravel 422
-//!   bodies. The answer is `{id, status:"sent", foreign_id, created_at, expire_at}` with
-//!   timestamps `YYYY-MM-DD HH:MM:SS` and no zone (written in IST, as providers.md infers).
+//!   bodies (a redirect for a client that does not ask for JSON). The answer is
+//!   `{id, status:"sent", foreign_id, created_at, expire_at}` with timestamps
+//!   `YYYY-MM-DD HH:MM:SS` and no zone (written in IST, inferred from the vendor's examples).
 //! - `GET verify/check/{id}/{token}` answers HTTP 200 with `status` `success`, `invalid`
 //!   (also for a burned code), `expired`, `OTP already verified` or `failed` (unknown id).
 //! - `GET verify/search/{id}` answers the Verify object with `reference` and per-channel
