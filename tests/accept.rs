@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex};
 use crate::local_server::{Action, LocalServer, Response};
 use crate::table::{compiled, Op};
 
+/// Each request's path and `Accept` header, as the server saw them.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 #[tokio::test]
 async fn every_request_of_every_provider_accepts_json() {
     for entry in compiled() {
         let handle = entry.handle().await;
-        let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+        let seen: Seen = Arc::default();
         let record = seen.clone();
         let send_ok = entry.send_ok;
         let server = LocalServer::start(move |request, _| {
