@@ -173,7 +173,8 @@ impl<A: Adapter> Client<A> {
             Some(&request.recipient),
             &http,
             |response| {
-                let receipt = self.adapter.parse_send(request, &http, response)?;
+                let mut receipt = self.adapter.parse_send(request, &http, response)?;
+                receipt.verification = receipt.verification.with_member(request.member.clone());
                 check_receipt(receipt)
             },
         )
@@ -250,7 +251,9 @@ impl<A: Adapter> OtpProvider for Client<A> {
             Some(handle.recipient()),
             &http,
             |response| {
-                let receipt = self.adapter.parse_resend(handle, &http, response)?;
+                let mut receipt = self.adapter.parse_resend(handle, &http, response)?;
+                let member = handle.member().map(str::to_owned);
+                receipt.verification = receipt.verification.with_member(member);
                 check_receipt(receipt)
             },
         )

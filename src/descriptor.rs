@@ -48,6 +48,7 @@ pub struct Descriptor {
     /// A purpose whose code `verify` checks with this provider, for examples and tests.
     pub sample_purpose: &'static str,
     /// The provider's typed send for its own flows, if it has one.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by fixture replay
     pub(crate) own_flow_send: Option<OwnFlowSend>,
 }
 

@@ -288,6 +288,8 @@ pub struct SendRequest {
     /// A code the caller chose instead of letting the provider generate one. Only providers
     /// that document it accept it (ThunderSMS); the others answer `unsupported`.
     pub custom_code: Option<OtpCode>,
+    /// The router member sending it, recorded in the handle by the core (contract §7).
+    pub(crate) member: Option<String>,
 }
 
 impl SendRequest {
@@ -305,6 +307,7 @@ impl SendRequest {
             end_user_ip: None,
             reference: None,
             custom_code: None,
+            member: None,
         }
     }
 
