@@ -5,6 +5,7 @@
 //! cargo run --example otpkit -- [--config FILE] verify --handle <token> <code>
 //! cargo run --example otpkit -- [--config FILE] resend --handle <token>
 //! cargo run --example otpkit -- [--config FILE] status --handle <token>
+//! cargo run --example otpkit -- [--config FILE] capabilities
 //! ```
 //!
 //! Without `--config` the environment is read (`OTPKIT_CONFIG`, or `OTPKIT_PROVIDER` plus
@@ -17,8 +18,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use otpkit::{
-    Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient, SendReceipt,
-    SendRequest, Verification,
+    Capabilities, Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient,
+    SendReceipt, SendRequest, Verification,
 };
 use serde::Serialize;
 
@@ -70,6 +71,8 @@ enum Command {
         #[arg(long, value_name = "token")]
         handle: String,
     },
+    /// Say what the configured provider can do, without a request.
+    Capabilities,
 }
 
 /// The success output of `send` and `resend` (field order fixed: scripts read it).
@@ -92,6 +95,14 @@ struct VerifiedOut {
 struct StatusOut<'a> {
     ok: bool,
     status: &'a str,
+}
+
+#[derive(Serialize)]
+struct CapabilitiesOut<'a> {
+    ok: bool,
+    provider: &'a str,
+    #[serde(flatten)]
+    capabilities: &'a Capabilities,
 }
 
 #[derive(Serialize)]
@@ -184,6 +195,14 @@ async fn run(cli: Cli) -> Result<String, Error> {
             to_json(&StatusOut {
                 ok: true,
                 status: report.state.as_str(),
+            })
+        }
+        Command::Capabilities => {
+            let provider = config.build()?;
+            to_json(&CapabilitiesOut {
+                ok: true,
+                provider: provider.id(),
+                capabilities: provider.capabilities(),
             })
         }
     }

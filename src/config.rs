@@ -225,12 +225,10 @@ macro_rules! registry {
             )*
         }
 
-        /// The provider ids compiled into this build (one cargo feature each).
-        #[allow(clippy::vec_init_then_push, unused_mut)] // one push per cargo feature
+        /// The provider ids compiled into this build (one cargo feature each), in the
+        /// contract's order (see [`crate::providers::descriptors`]).
         pub fn provider_ids() -> Vec<&'static str> {
-            let mut ids = Vec::new();
-            $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*
-            ids
+            crate::providers::descriptors().iter().map(|d| d.id).collect()
         }
 
         impl ProviderConfig {

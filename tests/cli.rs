@@ -248,6 +248,43 @@ async fn every_provider_end_to_end_against_the_sandbox() {
         let config = dir.0.join(format!("{id}.toml"));
         std::fs::write(&config, sandbox.config_toml(id).unwrap()).unwrap();
 
+        // `capabilities` answers without a request, in contract §6's shape, and agrees with
+        // what the provider then does.
+        let (code, caps, raw) = run(&config, &["capabilities"]);
+        assert_eq!(code, 0, "{id} capabilities: {raw}");
+        let mut keys: Vec<&str> = caps
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = [
+            "ok",
+            "provider",
+            "channels",
+            "email",
+            "phone",
+            "phone_prefixes",
+            "resend",
+            "status",
+            "custom_code",
+            "verify_purposes",
+        ];
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{raw}");
+        assert_eq!(caps["provider"], id, "{raw}");
+        assert_eq!(caps["status"], has_status, "{raw}");
+        let kind_flag = if recipient.contains('@') {
+            "email"
+        } else {
+            "phone"
+        };
+        assert_eq!(caps[kind_flag], true, "{raw}");
+        if caps["phone"] == false {
+            assert_eq!(caps["phone_prefixes"], json!([]), "{raw}");
+        }
+
         let (code, out, raw) = run(&config, &["send", recipient, "--purpose", purpose]);
         assert_eq!(
             (code, out["ok"].as_bool()),

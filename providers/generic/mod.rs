@@ -46,7 +46,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::config::{check_header_value, de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::Error;
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -64,6 +66,25 @@ use errors::Operation;
 
 /// The provider id.
 pub const ID: &str = "generic";
+
+/// The X-API-Key service's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "the X-API-Key OTP service",
+    feature: "generic",
+    default_base_url: None,
+    capabilities: full_capabilities,
+    sample_recipient: "+5511999888777",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// SMS and WhatsApp to phone numbers of any country, with native resend and status calls.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Sms, Channel::Whatsapp])
+        .resend(ResendMode::Native)
+        .status(true)
+}
 
 /// The generic service over the shared exchange path, with the management reads as inherent
 /// methods ([`manage`]).
@@ -495,6 +516,10 @@ fn number_in(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
 }
 
 impl Adapter for GenericAdapter {
+    fn capabilities(&self) -> Capabilities {
+        full_capabilities()
+    }
+
     const ID: &'static str = ID;
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {

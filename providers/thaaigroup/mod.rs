@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -90,6 +92,23 @@ impl ProviderSettings for Config {
 
 /// The provider id.
 pub const ID: &str = "thaaigroup";
+
+/// Thaaigroup's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "Thaaigroup Verify",
+    feature: "thaaigroup",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: full_capabilities,
+    sample_recipient: "jane.doe@example.com",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Email only, any purpose; no resend or status call.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Email])
+}
 
 /// Thaaigroup over the shared exchange path.
 pub type Thaaigroup = Client<ThaaigroupAdapter>;
@@ -164,6 +183,10 @@ fn email_of(recipient: &Recipient) -> Result<&Email, Error> {
 
 impl Adapter for ThaaigroupAdapter {
     const ID: &'static str = ID;
+
+    fn capabilities(&self) -> Capabilities {
+        full_capabilities()
+    }
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
         let email = email_of(&request.recipient)?;

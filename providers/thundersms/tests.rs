@@ -292,7 +292,7 @@ fn the_template_travels_and_a_caller_code_must_match_the_length() {
     let mut c = config(vec![channel("sms", "A")]);
     c.template = Some("Your code is {token}".into());
     let adapter = c.adapter(base()).unwrap();
-    assert!(adapter.accepts_custom_code());
+    assert!(adapter.capabilities().custom_code);
     let body = body_of(&adapter.build_send(&phone_request()).unwrap());
     assert_eq!(body["template"], "Your code is {token}");
     assert_eq!(body["payload"], json!({"length": 6, "timeout": 120}));
