@@ -415,6 +415,24 @@ impl Fixture {
         }
     }
 
+    /// The `send_code` operation: the provider's typed send for its own flows (Tencent's
+    /// password reset, sign-up and user-info codes), which the portable `send` refuses.
+    async fn run_own_flow_send(&self, base_url: &str, options: &HttpOptions) -> Value {
+        let outcome = async {
+            let config = self.config(base_url)?;
+            let send = crate::providers::descriptor(config.provider_id())
+                .and_then(|d| d.own_flow_send)
+                .ok_or_else(|| {
+                    crate::Error::unsupported("this provider has no typed send of its own")
+                })?;
+            send(&config, options, &self.send_request()?).await
+        };
+        match outcome.await {
+            Ok(receipt) => render_receipt(&receipt),
+            Err(error) => render_error(&error),
+        }
+    }
+
     fn send_request(&self) -> Result<SendRequest, crate::Error> {
         let text = |key: &str| self.input.get(key).map(as_text);
         let recipient = Recipient::parse(&text("recipient").unwrap_or_default())?;
@@ -512,15 +530,26 @@ impl Fixture {
         let server = MockServer::start().await;
         self.mount(&server).await?;
         let uri = server.uri();
-        let provider = match self.config(&uri).and_then(|config| config.build()) {
-            Ok(provider) => provider,
-            Err(error) => return self.built_with_error(&error),
-        };
-        let outcome = self.run(provider.as_ref()).await;
+        let outcome = self.outcome(&uri, &HttpOptions::default()).await;
         let received = server.received_requests().await.unwrap_or_default();
         self.check_requests(&received, &uri)?;
         self.check_outcome(&outcome)?;
         Ok(outcome)
+    }
+
+    /// Builds the provider for `base_url` with `options` and runs the fixture's operation; a
+    /// config that does not build gives its error as the outcome.
+    async fn outcome(&self, base_url: &str, options: &HttpOptions) -> Value {
+        if self.operation == "send_code" {
+            return self.run_own_flow_send(base_url, options).await;
+        }
+        match self
+            .config(base_url)
+            .and_then(|config| config.build_with(options))
+        {
+            Ok(provider) => self.run(provider.as_ref()).await,
+            Err(error) => render_error(&error),
+        }
     }
 
     /// Replays this fixture in this process, with no server, no socket and no runtime: the
@@ -566,15 +595,8 @@ impl Fixture {
             in_process: Some(InProcess(Arc::new(answer))),
             ..HttpOptions::default()
         };
-        let built = self
-            .config(IN_PROCESS_BASE_URL)
-            .and_then(|config| config.build_with(&options));
-        let provider = match built {
-            Ok(provider) => provider,
-            Err(error) => return self.built_with_error(&error),
-        };
         // Nothing in the path waits on I/O or timers, so one poll finishes the operation.
-        let mut work = std::pin::pin!(self.run(provider.as_ref()));
+        let mut work = std::pin::pin!(self.outcome(IN_PROCESS_BASE_URL, &options));
         let mut context = std::task::Context::from_waker(std::task::Waker::noop());
         let std::task::Poll::Ready(outcome) = work.as_mut().poll(&mut context) else {
             return Err("the operation waited on something (a retry delay?); in-process replay runs without a runtime".to_owned());
@@ -586,12 +608,6 @@ impl Fixture {
         Ok(outcome)
     }
 
-    /// The outcome of a fixture whose provider did not build: the error, checked.
-    fn built_with_error(&self, error: &crate::Error) -> Result<Value, String> {
-        let outcome = render_error(error);
-        self.check_outcome(&outcome)?;
-        Ok(outcome)
-    }
 }
 
 /// A request as sent, whether it reached wiremock or the in-process answerer.
