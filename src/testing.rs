@@ -607,7 +607,6 @@ impl Fixture {
         self.check_outcome(&outcome)?;
         Ok(outcome)
     }
-
 }
 
 /// A request as sent, whether it reached wiremock or the in-process answerer.

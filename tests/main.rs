@@ -4,6 +4,8 @@
 mod local_server;
 mod table;
 
+mod built_examples;
+
 mod accept;
 mod cli;
 mod faults;

@@ -12,6 +12,7 @@ use otpkit::testing::{fill_placeholders, load_fixtures};
 use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::built_examples::example_binary;
 use crate::local_server::{Action, LocalServer, Response};
 use crate::secrets::SECRET_KEYS;
 use crate::table::{compiled, CODE};
@@ -235,18 +236,9 @@ fn scan_fixtures_and_flows() {
 /// server, whose purpose is to show a developer the codes it issues.
 const NOT_SCANNED: &[&str] = &["bench", "load", "sandbox"];
 
-/// The user-flow example binaries, built up to date first: `cargo test` builds them already
-/// (then this is a quick no-op), but `cargo test --test otpkit` does not, and a missing or
-/// stale binary must not make the scan pass without running it.
+/// The user-flow example binaries (built up to date first, see `built_examples`).
 fn example_binaries() -> Vec<(String, PathBuf)> {
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let exe = std::env::current_exe().expect("own path");
-    // target/<profile>/deps/<test binary>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test binary sits in target/<profile>/deps");
-    let built = profile_dir.join("examples");
     let mut names: Vec<String> = std::fs::read_dir(&sources)
         .expect("examples/ is readable")
         .filter_map(|entry| {
@@ -263,71 +255,13 @@ fn example_binaries() -> Vec<(String, PathBuf)> {
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no user-flow example under examples/");
-    build_examples(&names, profile_dir);
     names
         .into_iter()
         .map(|name| {
-            let binary = built.join(&name);
-            assert!(
-                binary.is_file(),
-                "example `{name}` was built but is not at {}",
-                binary.display()
-            );
+            let binary = example_binary(&name);
             (name, binary)
         })
         .collect()
-}
-
-/// Runs `cargo build --example …` for `names` in the profile this test binary was built with.
-fn build_examples(names: &[String], profile_dir: &Path) {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(&cargo);
-    // Drop what cargo set for this test process (package variables, the library path): passed
-    // on, they make this build's fingerprints differ from `cargo test`'s, and each rebuilds
-    // the other's dependencies.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        let set_for_tests = [
-            "CARGO_PKG_",
-            "CARGO_MANIFEST_",
-            "CARGO_CRATE_",
-            "CARGO_BIN_",
-            "CARGO_PRIMARY_PACKAGE",
-            "CARGO_TARGET_TMPDIR",
-            "LD_LIBRARY_PATH",
-            "DYLD_FALLBACK_LIBRARY_PATH",
-        ];
-        if set_for_tests.iter().any(|prefix| key.starts_with(prefix)) {
-            command.env_remove(key.as_ref());
-        }
-    }
-    command
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-    match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => {}
-        Some(profile) => {
-            command.args([
-                "--profile",
-                if profile == "release" {
-                    "release"
-                } else {
-                    profile
-                },
-            ]);
-        }
-    }
-    for name in names {
-        command.args(["--example", name]);
-    }
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build the examples: {e}"));
-    assert!(
-        output.status.success(),
-        "building the examples failed ({command:?}):\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Runs a binary with a deadline, returning everything it printed.
