@@ -479,7 +479,8 @@ const RUNTIMES_KEPT: usize = 8;
 ///
 /// So a transport keeps its clients keyed by the id of the runtime that uses them (tokio never
 /// reuses a runtime id within a process): every call looks up the current runtime's client,
-/// and a runtime seen for the first time gets a fresh client (cheap: the TLS set-up is shared
+/// and a runtime seen for the first time gets a fresh client (or the one made outside any
+/// runtime, which has no connection yet; cheap either way: the TLS set-up is shared
 /// through [`tls_config`], and no certificate is loaded). The lookup takes this transport's
 /// own read lock (never a process-wide one); the write lock is taken only when a new runtime
 /// appears. A caller-supplied client is used as is, on whichever runtime calls: its
@@ -548,6 +549,12 @@ impl Clients {
         // Another call from the same runtime may have added it meanwhile.
         if let Some((_, client)) = clients.iter().rev().find(|(r, _)| *r == runtime) {
             return Ok(client.execute(request));
+        }
+        // A client made outside any runtime has opened no connection (reqwest cannot without
+        // one): the first runtime takes it.
+        if let Some(entry) = clients.iter_mut().find(|(r, _)| r.is_none()) {
+            entry.0 = runtime;
+            return Ok(entry.1.execute(request));
         }
         let client = build_client(connect_timeout)?;
         if clients.len() >= RUNTIMES_KEPT {
@@ -969,6 +976,65 @@ mod tests {
         let text = format!("{response:?}");
         assert!(!text.contains("eyJ") && !text.contains("jane"), "{text}");
         assert!(text.contains("200"), "{text}");
+    }
+
+    #[test]
+    fn a_transport_keeps_one_client_per_runtime() {
+        let transport = Transport::new(
+            DEFAULT_TIMEOUT,
+            DEFAULT_CONNECT_TIMEOUT,
+            &HttpOptions::default(),
+        )
+        .unwrap();
+        let Clients::PerRuntime { by_runtime, .. } = &*transport.clients else {
+            panic!("otpkit's own clients expected");
+        };
+        let runtimes = || -> Vec<Option<tokio::runtime::Id>> {
+            by_runtime.read().unwrap().iter().map(|(r, _)| *r).collect()
+        };
+        // Starting a request picks the client; the future is dropped unpolled (nothing sent).
+        let start = || {
+            let request =
+                reqwest::Request::new(Method::GET, Url::parse("http://127.0.0.1:9/").unwrap());
+            drop(transport.clients.execute(request).unwrap());
+        };
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+        };
+        // Built outside any runtime: one client, which the first runtime takes.
+        assert_eq!(runtimes(), vec![None]);
+        let first = runtime();
+        first.block_on(async { start() });
+        first.block_on(async { start() });
+        assert_eq!(runtimes(), vec![Some(first.handle().id())]);
+        // Another runtime gets a client of its own; the first keeps its.
+        let second = runtime();
+        second.block_on(async { start() });
+        first.block_on(async { start() });
+        assert_eq!(
+            runtimes(),
+            vec![Some(first.handle().id()), Some(second.handle().id())]
+        );
+        // Clones share the clients.
+        let clone = transport.clone();
+        assert!(Arc::ptr_eq(&clone.clients, &transport.clients));
+        // At most RUNTIMES_KEPT are remembered, the oldest dropped first.
+        let later: Vec<_> = (0..RUNTIMES_KEPT).map(|_| runtime()).collect();
+        for rt in &later {
+            rt.block_on(async { start() });
+        }
+        let ids: Vec<_> = later.iter().map(|rt| Some(rt.handle().id())).collect();
+        assert_eq!(runtimes(), ids);
+    }
+
+    #[test]
+    fn a_callers_client_is_used_on_every_runtime() {
+        let client = build_client(Duration::from_secs(1)).unwrap();
+        let options = HttpOptions::default().client(client);
+        let transport = Transport::new(DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, &options).unwrap();
+        assert!(matches!(&*transport.clients, Clients::Given(_)));
     }
 
     #[test]
