@@ -1,5 +1,5 @@
 //! The one exchange path every provider shares: plain request and response values that
-//! adapters build and read, and the [`Transport`] that moves them (shared client, timeouts,
+//! adapters build and read, and the [`Transport`] that moves them (its own clients, timeouts,
 //! body cap, retries, tracing).
 
 use std::fmt;
