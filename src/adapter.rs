@@ -5,15 +5,18 @@
 //! table-testable and fuzzable without a server.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::capabilities::Capabilities;
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
+use crate::handle_key::HandleKey;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
 use crate::retry::RetrySafety;
+use crate::secret::Secret;
 
 /// One provider's wire format: a pure `build_*` and `parse_*` per operation.
 ///
@@ -49,11 +52,14 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
         response: &HttpResponse,
     ) -> Result<Verified, Error>;
 
-    /// Builds the resend request; `unsupported` by default.
+    /// Builds the resend request of a provider whose capabilities say
+    /// [`ResendMode::Native`]; `unsupported` by default. Where they say
+    /// [`ResendMode::SendsAgain`] the core sends again through [`Adapter::build_send`] and never
+    /// calls this.
     fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
         let _ = handle;
         Err(Error::unsupported(format!(
-            "{} has no resend call; call send again",
+            "{} has no resend call",
             Self::ID
         )))
     }
@@ -96,23 +102,48 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
 }
 
 /// An [`Adapter`] joined to the shared exchange path: this is what `build()` returns for each
-/// provider. It checks handles and codes before any adapter sees them.
+/// provider. It checks handles and codes before any adapter sees them: every handle it returns
+/// carries its MAC and resend time, and every handle it is given must carry a valid MAC, be
+/// unexpired and (for `resend`) be past its resend time (see [`crate::handle`]).
 #[derive(Debug, Clone)]
 pub struct Client<A> {
     adapter: A,
     transport: Transport,
     capabilities: Capabilities,
+    handle_key: HandleKey,
+    resend_after: Duration,
 }
 
+/// The wait before a resend when neither the provider's answer nor the configuration names one
+/// (`resend_after_secs`, contract §2).
+pub const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(30);
+
 impl<A: Adapter> Client<A> {
-    /// Joins an adapter to a transport.
+    /// Joins an adapter to a transport. Handles are stamped with a random key of this client
+    /// (they do not outlive it) and resends wait [`DEFAULT_RESEND_AFTER`];
+    /// [`ProviderSettings::build`](crate::ProviderSettings::build) derives the key from the
+    /// configured credentials instead, so handles work across processes.
     pub fn new(adapter: A, transport: Transport) -> Self {
         let capabilities = adapter.capabilities();
         Client {
             adapter,
             transport,
             capabilities,
+            handle_key: HandleKey::random(),
+            resend_after: DEFAULT_RESEND_AFTER,
         }
+    }
+
+    /// Keys handle MACs with the provider's id and these configured secret values.
+    pub(crate) fn with_handle_key(mut self, secrets: &[Secret]) -> Self {
+        self.handle_key = HandleKey::from_credentials(A::ID, secrets);
+        self
+    }
+
+    /// Sets the wait before a resend when the provider's answer names none.
+    pub(crate) fn with_resend_after(mut self, wait: Duration) -> Self {
+        self.resend_after = wait;
+        self
     }
 
     /// Builds the transport from timeouts and options, then joins.
@@ -163,37 +194,85 @@ impl<A: Adapter> Client<A> {
         &self,
         request: &SendRequest,
     ) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "send");
+        self.send_as("send", request).await
+    }
+
+    /// The one send path, for `send` and for `resend` where the provider has no resend call
+    /// (`operation` names which in errors and tracing).
+    async fn send_as(
+        &self,
+        operation: &'static str,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, Error> {
+        let context = |e: Error| e.in_context(A::ID, operation);
         request.validate().map_err(context)?;
         self.capabilities.check_reach(request).map_err(context)?;
         let http = self.adapter.build_send(request).map_err(context)?;
         self.call(
-            "send",
+            operation,
             RetrySafety::NotOnceSent,
             Some(&request.recipient),
             &http,
             |response| {
-                let mut receipt = self.adapter.parse_send(request, &http, response)?;
-                receipt.verification = receipt.verification.with_member(request.member.clone());
-                check_receipt(receipt)
+                let receipt = self.adapter.parse_send(request, &http, response)?;
+                self.issue(receipt, request.member.clone())
             },
         )
         .await
     }
 
-    fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
-        if handle.provider() == A::ID {
-            return Ok(());
+    /// Checks a handle before any adapter sees it: issued by this provider, its MAC intact
+    /// under this provider's key (`invalid_request` otherwise), and not past its expiry
+    /// (`expired`). Nothing is sent in either case. Every operation that takes a handle,
+    /// including provider-specific ones, calls it first.
+    pub(crate) fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
+        if handle.provider() != A::ID {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "this handle was issued by `{}`, not `{}`",
+                    handle.provider(),
+                    A::ID
+                ),
+            ));
         }
-        Err(Error::new(
-            ErrorKind::InvalidRequest,
-            format!(
-                "this handle was issued by `{}`, not `{}`",
-                handle.provider(),
-                A::ID
-            ),
-        ))
+        self.handle_key.check(handle)?;
+        if handle.is_expired() {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                "this handle has expired; send a new code (nothing was sent)",
+            ));
+        }
+        Ok(())
     }
+
+    /// Completes a receipt the adapter read: the router member, the resend time (the
+    /// provider's wait, else `resend_after_secs`) and the MAC over the finished handle.
+    fn issue(&self, mut receipt: SendReceipt, member: Option<String>) -> Result<SendReceipt, Error> {
+        let wait = *receipt.resend_after.get_or_insert(self.resend_after);
+        let handle = receipt
+            .verification
+            .with_member(member)
+            .resendable_in(wait);
+        receipt.verification = self.handle_key.stamp(handle);
+        check_receipt(receipt)
+    }
+}
+
+/// `cooldown` with the remaining wait when the handle's resend time has not come.
+fn check_cooldown(handle: &Verification) -> Result<(), Error> {
+    let wait = handle.resend_wait();
+    if wait.is_zero() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Cooldown,
+        format!(
+            "a new code may be asked for in {} s; nothing was sent",
+            wait.as_secs_f64().ceil()
+        ),
+    )
+    .with_retry_after(wait))
 }
 
 fn check_receipt(receipt: SendReceipt) -> Result<SendReceipt, Error> {
@@ -241,9 +320,21 @@ impl<A: Adapter> OtpProvider for Client<A> {
         .await
     }
 
+    /// Checks the handle and its resend time (`cooldown` with the remaining wait before it),
+    /// then asks the provider's resend call where it has one, or sends a new code to the
+    /// handle's recipient with its purpose and channel where it has none (a new handle).
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
         let context = |e: Error| e.in_context(A::ID, "resend");
         self.check_handle(handle).map_err(context)?;
+        check_cooldown(handle).map_err(context)?;
+        let member = handle.member().map(str::to_owned);
+        if self.capabilities.resend == ResendMode::SendsAgain {
+            let mut request = SendRequest::new(handle.recipient().clone());
+            request.purpose = handle.purpose().cloned();
+            request.channel = handle.channel();
+            request.member = member;
+            return self.send_as("resend", &request).await;
+        }
         let http = self.adapter.build_resend(handle).map_err(context)?;
         self.call(
             "resend",
@@ -251,10 +342,8 @@ impl<A: Adapter> OtpProvider for Client<A> {
             Some(handle.recipient()),
             &http,
             |response| {
-                let mut receipt = self.adapter.parse_resend(handle, &http, response)?;
-                let member = handle.member().map(str::to_owned);
-                receipt.verification = receipt.verification.with_member(member);
-                check_receipt(receipt)
+                let receipt = self.adapter.parse_resend(handle, &http, response)?;
+                self.issue(receipt, member.clone())
             },
         )
         .await

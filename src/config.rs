@@ -12,10 +12,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::adapter::{Adapter, Client};
+use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
+use crate::secret::Secret;
 
 /// The keys every provider accepts (contract §2).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,6 +35,10 @@ pub struct CommonConfig {
     /// Permit a plain-`http` `base_url` that is not loopback.
     #[serde(default, deserialize_with = "de::bool")]
     pub allow_http: bool,
+    /// The least time between codes to one handle, in seconds, when the provider's answer says
+    /// none (default 30; 0 to 3600).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub resend_after_secs: Option<u64>,
 }
 
 /// The checked form of [`CommonConfig`].
@@ -46,10 +51,15 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// Time to connect.
     pub connect_timeout: Duration,
+    /// The wait before a resend when the provider's answer names none.
+    pub resend_after: Duration,
 }
 
 /// The longest timeout accepted, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 600;
+
+/// The longest `resend_after_secs` accepted.
+const MAX_RESEND_AFTER_SECS: u64 = 3600;
 
 impl CommonConfig {
     /// Checks the common keys. `default_base` is the provider's documented URL, or `None` where
@@ -100,6 +110,16 @@ impl CommonConfig {
                 self.connect_timeout_secs,
                 DEFAULT_CONNECT_TIMEOUT,
             )?,
+            resend_after: match self.resend_after_secs {
+                None => DEFAULT_RESEND_AFTER,
+                Some(secs) if secs <= MAX_RESEND_AFTER_SECS => Duration::from_secs(secs),
+                Some(_) => {
+                    return Err(Error::config(
+                        "resend_after_secs",
+                        format!("must be 0 to {MAX_RESEND_AFTER_SECS} seconds"),
+                    ))
+                }
+            },
         })
     }
 }
@@ -163,6 +183,11 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// Checks the provider's own keys and makes its adapter for `base_url`.
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
+    /// Every configured secret value, plus any value derived from them that travels on the
+    /// wire (such as the `id:secret` of a Basic header). The key of the handles' MAC is
+    /// derived from them (contract §4), so rotating any of them invalidates outstanding handles.
+    fn secrets(&self) -> Vec<Secret>;
+
     /// Checks every value (the common keys first) and builds the typed client.
     fn build(
         &self,
@@ -171,7 +196,12 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     ) -> Result<Client<Self::Adapter>, Error> {
         let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
         let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+        let client =
+            Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
+        let secrets = self.secrets();
+        Ok(client
+            .with_handle_key(&secrets)
+            .with_resend_after(endpoint.resend_after))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -236,6 +266,14 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                }
+            }
+
+            /// The provider's configured secret values (the handle key's material).
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by fixture replay
+            pub(crate) fn secrets(&self) -> Vec<Secret> {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
                 }
             }
 
@@ -402,6 +440,7 @@ impl ProviderConfig {
             "timeout_secs",
             "connect_timeout_secs",
             "allow_http",
+            "resend_after_secs",
         ] {
             if let Some(value) = map.remove(key) {
                 common.insert(key.to_owned(), value);

@@ -54,6 +54,7 @@ pub mod config;
 pub mod descriptor;
 pub mod error;
 pub mod handle;
+mod handle_key;
 pub mod http;
 pub mod parse;
 pub mod provider;

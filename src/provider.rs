@@ -50,7 +50,11 @@ pub trait OtpProvider: Send + Sync + fmt::Debug {
     /// with no request made.
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error>;
 
-    /// Sends the code again; `unsupported` where the provider has no such call.
+    /// Sends another code. Where the provider has a resend call it is used; where it has none
+    /// (`capabilities().resend` is [`ResendMode::SendsAgain`](crate::ResendMode::SendsAgain)) a
+    /// new code goes to the handle's recipient with its purpose and channel, and the receipt
+    /// holds a new handle. Before the handle's resend time it is `cooldown` with the remaining
+    /// wait, and a changed or expired handle is refused, all with no request made.
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error>;
 
     /// Where the verification stands; `unsupported` where the provider has no such call.

@@ -24,8 +24,9 @@
 //!   [`TencentCiam::reset_password`] is the typed `POST /reset_user_password`; for sign-up and
 //!   `PATCH /userinfo`, pass the code as `email_otp` / `phone_number_otp` and [`otp_token`] as
 //!   `email_otp_token` / `phone_number_otp_token`.
-//! - **Resend**: there is no resend call; resending sends again with the handle's recipient and
-//!   purpose, which issues a new `otp_token` (use the new handle). There is no status call.
+//! - **Resend**: there is no resend call; the core's resend sends again with the handle's
+//!   recipient, purpose and channel, which issues a new `otp_token` (use the new handle). There
+//!   is no status call.
 //!
 //! ```toml
 //! provider = "tencent_ciam"
@@ -188,6 +189,19 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = TencentCiamAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
+
+    /// The two credentials and the `id:secret` pair of the Basic header, url-encoded as sent
+    /// and raw (the header value is its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
+        let encoded = |v: &str| byte_serialize(v.as_bytes()).collect::<String>();
+        vec![
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            Secret::new(format!("{id}:{secret}")),
+            Secret::new(format!("{}:{}", encoded(id), encoded(secret))),
+        ]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<TencentCiamAdapter, Error> {
         check_header_value("client_id", self.client_id.expose())?;
@@ -546,18 +560,4 @@ impl Adapter for TencentCiamAdapter {
         Ok(verified)
     }
 
-    /// Tencent CIAM has no resend call: resending is sending again with the handle's
-    /// recipient, purpose and channel, which issues a new `otp_token`.
-    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.build_send_to(handle.recipient(), handle.purpose(), handle.channel())
-    }
-
-    fn parse_resend(
-        &self,
-        handle: &Verification,
-        _sent: &HttpRequest,
-        response: &HttpResponse,
-    ) -> Result<SendReceipt, Error> {
-        self.receipt(handle.recipient(), handle.purpose(), response)
-    }
 }

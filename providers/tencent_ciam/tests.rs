@@ -26,6 +26,12 @@ fn handle(recipient: &str, purpose: Purpose) -> Verification {
         .with_reference("OTP_TOKEN")
 }
 
+/// A handle as [`client`]'s send would have issued it (stamped with its key).
+fn issued(recipient: &str, purpose: Purpose) -> Verification {
+    let secrets = Config::new("id", "secret").secrets();
+    crate::handle_key::HandleKey::from_credentials(ID, &secrets).stamp(handle(recipient, purpose))
+}
+
 fn code() -> OtpCode {
     OtpCode::parse("123456").unwrap()
 }
@@ -467,20 +473,34 @@ async fn reset_password_runs_on_the_shared_path() {
         .mount(&server)
         .await;
     let client = client(&server.uri());
-    let handle = handle("user@example.com", Purpose::ResetPassword);
+    let genuine = issued("user@example.com", Purpose::ResetPassword);
     let password = Secret::new("n3w-Passw0rd");
     client
-        .reset_password(&handle, "123456", &password)
+        .reset_password(&genuine, "123456", &password)
         .await
         .unwrap();
 
     // A bad code is refused before any request (the mock expects exactly one).
     let err = client
-        .reset_password(&handle, "12ab56", &password)
+        .reset_password(&genuine, "12ab56", &password)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert_eq!(err.operation(), Some("reset_password"));
+
+    // So are a handle made by hand and one whose recipient was changed.
+    let changed: Verification = {
+        let mut json = serde_json::to_value(&genuine).unwrap();
+        json["recipient"] = "other@example.com".into();
+        serde_json::from_value(json).unwrap()
+    };
+    for forged in [handle("user@example.com", Purpose::ResetPassword), changed] {
+        let err = client
+            .reset_password(&forged, "123456", &password)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+    }
 }
 
 #[tokio::test]
@@ -499,7 +519,7 @@ async fn reset_password_errors_carry_status_code_and_operation() {
         .await;
     let err = client(&server.uri())
         .reset_password(
-            &handle("+8613612345678", Purpose::ResetPassword),
+            &issued("+8613612345678", Purpose::ResetPassword),
             "123456",
             &Secret::new("0ld-Passw0rd"),
         )

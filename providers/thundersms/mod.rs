@@ -11,8 +11,8 @@
 //!   `failed` (`verification_not_found`). Each code can be checked once.
 //! - `status` reports the overall state and each channel's delivery, so a caller can see that
 //!   WhatsApp failed and SMS took over.
-//! - `resend` is `unsupported`: ThunderSMS documents no resend call; the channel fallback is
-//!   the resend.
+//! - ThunderSMS documents no resend call: the core's `resend` sends again to the handle's
+//!   recipient with its channel first, and returns the new handle.
 //!
 //! The answer's `created_at`/`expire_at` carry no time zone, so the handle's expiry is computed
 //! from the requested timeout instead.
@@ -174,6 +174,10 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = ThunderSmsAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.token.clone()]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         // Checked on its own: behind `Bearer ` a blank token would still make a header.
