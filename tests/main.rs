@@ -8,6 +8,7 @@ mod cli;
 mod faults;
 mod generic_manage;
 mod handles;
+mod portability;
 mod properties;
 mod replay;
 mod retries;
