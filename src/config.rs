@@ -667,6 +667,42 @@ mod tests {
             .contains("timeout_secs"));
     }
 
+    #[cfg(feature = "thaaigroup")]
+    #[test]
+    fn resend_after_secs_is_read_everywhere_and_bounded() {
+        let base = r#""provider":"thaaigroup","client_id":"a","client_secret":"b","domain":"x""#;
+        let json = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":5}}"));
+        assert_eq!(json.unwrap().common().resend_after_secs, Some(5));
+        let toml = ProviderConfig::from_toml_str(
+            "provider = \"thaaigroup\"\nclient_id = \"a\"\nclient_secret = \"b\"\ndomain = \"x\"\nresend_after_secs = 0",
+        );
+        assert_eq!(toml.unwrap().common().resend_after_secs, Some(0));
+        let vars = [
+            ("OTPKIT_PROVIDER", "thaaigroup"),
+            ("OTPKIT_CLIENT_ID", "a"),
+            ("OTPKIT_CLIENT_SECRET", "b"),
+            ("OTPKIT_DOMAIN", "x"),
+            ("OTPKIT_RESEND_AFTER_SECS", "45"),
+        ];
+        let env = ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(env.unwrap().common().resend_after_secs, Some(45));
+
+        let resolved = |secs: Option<u64>| {
+            CommonConfig {
+                resend_after_secs: secs,
+                ..common("https://x.example")
+            }
+            .resolve(None)
+        };
+        assert_eq!(resolved(None).unwrap().resend_after, DEFAULT_RESEND_AFTER);
+        assert_eq!(resolved(Some(0)).unwrap().resend_after, Duration::ZERO);
+        let err = resolved(Some(3601)).unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
+        let err = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
+            .unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
+    }
+
     #[test]
     fn serde_values_are_not_echoed() {
         assert_eq!(

@@ -139,11 +139,13 @@ impl Verification {
         self
     }
 
-    /// Sets the resend time to `wait` from now, rounded up to the second (set by the core on
-    /// every handle it issues).
+    /// Sets the resend time to `wait` from now, rounded up to the second so it is never
+    /// earlier than the provider asked (no wait: now). Set by the core on every handle it
+    /// issues.
     pub(crate) fn resendable_in(mut self, wait: Duration) -> Self {
         let at = unix_now().saturating_add(wait);
-        let secs = at.as_secs() + u64::from(at.subsec_nanos() > 0);
+        let round_up = !wait.is_zero() && at.subsec_nanos() > 0;
+        let secs = at.as_secs() + u64::from(round_up);
         self.resend_at = Some(secs);
         self
     }

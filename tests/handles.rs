@@ -197,3 +197,26 @@ async fn every_one_field_edit_of_a_token_is_refused_with_no_request() {
         assert_eq!(counter.requests(), 1, "{id}: the genuine handle made no request");
     }
 }
+
+/// A sealed handle carries the MAC inside: opened, it is the handle `send` returned, and it
+/// verifies.
+#[tokio::test]
+async fn sealed_handles_carry_the_mac() {
+    let sandbox = Sandbox::start().await.expect("sandbox");
+    let descriptor = otpkit::providers::descriptors()
+        .iter()
+        .find(|d| Sandbox::PROVIDERS.contains(&d.id))
+        .expect("a provider the sandbox serves");
+    let provider = sandbox.config(descriptor.id).unwrap().build().unwrap();
+    let who = descriptor.sample_recipient;
+    let request = SendRequest::new(who.parse().unwrap())
+        .purpose(descriptor.sample_purpose.parse().unwrap());
+    let receipt = provider.send(&request).await.expect("send");
+    let (key, _) = otpkit::SealKey::generate().unwrap();
+    let sealed = receipt.verification.seal(&key).unwrap();
+    assert!(sealed.len() <= Verification::MAX_TOKEN_LEN);
+    let opened = Verification::open(&sealed, &key).unwrap();
+    assert_eq!(opened, receipt.verification);
+    let code = sandbox.last_code(who).expect("a code");
+    provider.verify(&opened, &code).await.expect("the opened handle verifies");
+}
