@@ -358,6 +358,8 @@ mod tests {
             .with_extra("transaction_id", "otpkit-1234")
             .with_member(Some("india".to_owned()))
             .expiring_in(Duration::from_secs(300))
+            .resendable_in(Duration::from_secs(30))
+            .with_mac(Some("m".repeat(43)))
     }
 
     #[test]
