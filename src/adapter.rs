@@ -248,12 +248,13 @@ impl<A: Adapter> Client<A> {
 
     /// Completes a receipt the adapter read: the router member, the resend time (the
     /// provider's wait, else `resend_after_secs`) and the MAC over the finished handle.
-    fn issue(&self, mut receipt: SendReceipt, member: Option<String>) -> Result<SendReceipt, Error> {
+    fn issue(
+        &self,
+        mut receipt: SendReceipt,
+        member: Option<String>,
+    ) -> Result<SendReceipt, Error> {
         let wait = *receipt.resend_after.get_or_insert(self.resend_after);
-        let handle = receipt
-            .verification
-            .with_member(member)
-            .resendable_in(wait);
+        let handle = receipt.verification.with_member(member).resendable_in(wait);
         receipt.verification = self.handle_key.stamp(handle);
         check_receipt(receipt)
     }

@@ -698,8 +698,9 @@ mod tests {
         assert_eq!(resolved(Some(0)).unwrap().resend_after, Duration::ZERO);
         let err = resolved(Some(3601)).unwrap_err();
         assert!(err.message().contains("resend_after_secs"), "{err}");
-        let err = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
-            .unwrap_err();
+        let err =
+            ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
+                .unwrap_err();
         assert!(err.message().contains("resend_after_secs"), "{err}");
     }
 

@@ -36,7 +36,10 @@ impl HandleKey {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, SALT).extract(&material);
         let info = [INFO];
         // `expand` fails only when asked for more than 255 hash lengths; one HMAC key is one.
-        let key = prk.expand(&info, hmac::HMAC_SHA256).ok().map(hmac::Key::from);
+        let key = prk
+            .expand(&info, hmac::HMAC_SHA256)
+            .ok()
+            .map(hmac::Key::from);
         HandleKey(key)
     }
 
@@ -123,8 +126,14 @@ mod tests {
         );
         refused(&key("s3cret"), &handle());
         refused(&key("s3cret"), &stamped.clone().with_reference("otp_other"));
-        refused(&key("s3cret"), &stamped.clone().with_mac(Some("AAAA".into())));
-        refused(&key("s3cret"), &stamped.with_mac(Some("not base64!".into())));
+        refused(
+            &key("s3cret"),
+            &stamped.clone().with_mac(Some("AAAA".into())),
+        );
+        refused(
+            &key("s3cret"),
+            &stamped.with_mac(Some("not base64!".into())),
+        );
         refused(&HandleKey(None), &HandleKey(None).stamp(handle()));
     }
 

@@ -90,7 +90,10 @@ fn one_field_edits(genuine: &Value, other_provider: &str) -> Vec<(String, Value)
         }
     };
     edit("provider".into(), &set("provider", other_provider.into()));
-    edit("recipient".into(), &set("recipient", other_recipient.into()));
+    edit(
+        "recipient".into(),
+        &set("recipient", other_recipient.into()),
+    );
     edit("purpose".into(), &set("purpose", purpose.into()));
     edit("channel".into(), &set("channel", channel.into()));
     let reference = text("reference").map_or("ref-1".to_owned(), |r| format!("{r}x"));
@@ -194,7 +197,11 @@ async fn every_one_field_edit_of_a_token_is_refused_with_no_request() {
 
         // The control: the genuine handle does reach the counting server.
         let _ = counted.verify(&receipt.verification, "123456").await;
-        assert_eq!(counter.requests(), 1, "{id}: the genuine handle made no request");
+        assert_eq!(
+            counter.requests(),
+            1,
+            "{id}: the genuine handle made no request"
+        );
     }
 }
 
@@ -209,8 +216,8 @@ async fn sealed_handles_carry_the_mac() {
         .expect("a provider the sandbox serves");
     let provider = sandbox.config(descriptor.id).unwrap().build().unwrap();
     let who = descriptor.sample_recipient;
-    let request = SendRequest::new(who.parse().unwrap())
-        .purpose(descriptor.sample_purpose.parse().unwrap());
+    let request =
+        SendRequest::new(who.parse().unwrap()).purpose(descriptor.sample_purpose.parse().unwrap());
     let receipt = provider.send(&request).await.expect("send");
     let (key, _) = otpkit::SealKey::generate().unwrap();
     let sealed = receipt.verification.seal(&key).unwrap();
@@ -218,5 +225,8 @@ async fn sealed_handles_carry_the_mac() {
     let opened = Verification::open(&sealed, &key).unwrap();
     assert_eq!(opened, receipt.verification);
     let code = sandbox.last_code(who).expect("a code");
-    provider.verify(&opened, &code).await.expect("the opened handle verifies");
+    provider
+        .verify(&opened, &code)
+        .await
+        .expect("the opened handle verifies");
 }

@@ -132,7 +132,9 @@ async fn one_scenario_runs_the_same_on_every_provider() {
             continue;
         }
         served += 1;
-        let mut config = sandbox.config_json(descriptor.id).expect("a sandbox config");
+        let mut config = sandbox
+            .config_json(descriptor.id)
+            .expect("a sandbox config");
         config["resend_after_secs"] = RESEND_AFTER_SECS.into();
         config["timeout_secs"] = 5.into();
         let provider: Arc<dyn OtpProvider> = ProviderConfig::from_json_str(&config.to_string())
@@ -144,7 +146,11 @@ async fn one_scenario_runs_the_same_on_every_provider() {
             .verify_purposes
             .clone()
             .unwrap_or_else(|| vec![Purpose::parse(descriptor.sample_purpose).unwrap()]);
-        assert!(!purposes.is_empty(), "{}: verify checks nothing", descriptor.id);
+        assert!(
+            !purposes.is_empty(),
+            "{}: verify checks nothing",
+            descriptor.id
+        );
         for purpose in purposes {
             let n = 2 * runs.len();
             let first = recipient_variant(descriptor.sample_recipient, n);
@@ -158,7 +164,10 @@ async fn one_scenario_runs_the_same_on_every_provider() {
             });
         }
     }
-    assert!(served >= 1, "no registered provider is served by the sandbox");
+    assert!(
+        served >= 1,
+        "no registered provider is served by the sandbox"
+    );
     let mut failures = Vec::new();
     while let Some(joined) = runs.join_next().await {
         let (label, outcome) = joined.expect("the scenario did not panic");

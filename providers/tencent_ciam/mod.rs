@@ -559,5 +559,4 @@ impl Adapter for TencentCiamAdapter {
         verified.tokens = Some(tokens);
         Ok(verified)
     }
-
 }
