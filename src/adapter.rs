@@ -116,11 +116,11 @@ pub struct Client<A> {
 
 /// The wait before a resend when neither the provider's answer nor the configuration names one
 /// (`resend_after_secs`, contract §2).
-pub const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(30);
 
 impl<A: Adapter> Client<A> {
     /// Joins an adapter to a transport. Handles are stamped with a random key of this client
-    /// (they do not outlive it) and resends wait [`DEFAULT_RESEND_AFTER`];
+    /// (they do not outlive it) and resends wait 30 s where the provider names no wait;
     /// [`ProviderSettings::build`](crate::ProviderSettings::build) derives the key from the
     /// configured credentials instead, so handles work across processes.
     pub fn new(adapter: A, transport: Transport) -> Self {
