@@ -7,6 +7,7 @@ mod table;
 mod cli;
 mod faults;
 mod generic_manage;
+mod hostile;
 mod properties;
 mod replay;
 mod retries;
