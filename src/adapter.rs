@@ -11,6 +11,8 @@ use async_trait::async_trait;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
+use crate::mask::Redactor;
+use crate::parse;
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
 use crate::retry::RetrySafety;
 
@@ -26,6 +28,13 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// Whether the provider accepts a caller-chosen code ([`SendRequest::custom_code`]).
     fn accepts_custom_code(&self) -> bool {
         false
+    }
+
+    /// The error marker `response` carries, if any (see [`parse::error_marker`], the default).
+    /// The exchange path asks this separately from `parse_*`: `Ok` from a body with a marker, or
+    /// from a non-2xx answer, is refused there (contract §3, "success is earned").
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response)
     }
 
     /// Builds the send request.
@@ -132,7 +141,27 @@ impl<A: Adapter> Client<A> {
         &self.transport
     }
 
-    /// Runs one provider-specific exchange on the shared path.
+    /// Hides these configured secret values (raw, base64, url-encoded) in every error this
+    /// client returns; [`ProviderSettings::build`](crate::ProviderSettings::build) passes the
+    /// provider's [`ProviderSettings::secrets`](crate::ProviderSettings::secrets).
+    pub(crate) fn with_secrets<S: AsRef<str>>(
+        mut self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.transport = self.transport.with_redactor(Redactor::new(secrets));
+        self
+    }
+
+    /// An error decided before any request, with its context, sealed like the exchange's.
+    fn local(&self, operation: &'static str, error: Error) -> Error {
+        error
+            .in_context(A::ID, operation)
+            .sealed(self.transport.redactor())
+    }
+
+    /// Runs one provider-specific exchange on the shared path. `Ok` comes only from a 2xx
+    /// answer that `parse` reads as success and that carries no error marker
+    /// ([`Adapter::error_marker`]); otherwise the error says why.
     pub async fn call<T>(
         &self,
         operation: &'static str,
@@ -147,7 +176,15 @@ impl<A: Adapter> Client<A> {
             recipient,
             safety,
         };
-        self.transport.exchange(call, request, parse).await
+        let earned = |response: &HttpResponse| {
+            let value = parse(response)?;
+            let marker = self.adapter.error_marker(operation, response);
+            match parse::unearned_success(marker, response) {
+                None => Ok(value),
+                Some(error) => Err(error),
+            }
+        };
+        self.transport.exchange(call, request, earned).await
     }
 
     fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
@@ -186,7 +223,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "send");
+        let context = |e: Error| self.local("send", e);
         request.validate().map_err(context)?;
         if request.custom_code.is_some() && !self.adapter.accepts_custom_code() {
             return Err(context(Error::unsupported(format!(
@@ -209,7 +246,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
-        let context = |e: Error| e.in_context(A::ID, "verify");
+        let context = |e: Error| self.local("verify", e);
         self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self.adapter.build_verify(handle, &code).map_err(context)?;
@@ -224,7 +261,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "resend");
+        let context = |e: Error| self.local("resend", e);
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_resend(handle).map_err(context)?;
         self.call(
@@ -241,7 +278,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
-        let context = |e: Error| e.in_context(A::ID, "status");
+        let context = |e: Error| self.local("status", e);
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_status(handle).map_err(context)?;
         self.call(

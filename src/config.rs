@@ -16,6 +16,7 @@ use crate::adapter::{Adapter, Client};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
+use crate::secret::Secret;
 
 /// The keys every provider accepts (contract §2).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,6 +164,11 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// Checks the provider's own keys and makes its adapter for `base_url`.
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
+    /// Every configured secret value, plus any value derived from them that travels on the
+    /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back.
+    fn secrets(&self) -> Vec<Secret>;
+
     /// Checks every value (the common keys first) and builds the typed client.
     fn build(
         &self,
@@ -171,7 +177,10 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     ) -> Result<Client<Self::Adapter>, Error> {
         let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
         let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+        let client =
+            Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
+        let secrets = self.secrets();
+        Ok(client.with_secrets(secrets.iter().map(Secret::expose)))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.

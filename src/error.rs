@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recipient::scrub;
+use crate::mask::{scrub, Redactor};
 
 /// What went wrong, normalized across providers. The snake_case names ([`ErrorKind::as_str`],
 /// also the serde form) are stable.
@@ -202,6 +202,42 @@ struct Inner {
     attempts_remaining: Option<u32>,
     request_sent: Option<bool>,
     fields: Vec<String>,
+    /// What the provider sent, as received, kept only until the core seals the error with the
+    /// provider's [`Redactor`] (secrets must be hidden before digits are masked, or a secret
+    /// holding digits would be left half visible). Never printed.
+    raw: Option<Box<Raw>>,
+}
+
+/// The provider-sourced strings of an error, as received; see `Inner::raw`.
+#[derive(Default)]
+struct Raw {
+    message: Option<String>,
+    code: Option<String>,
+    request_id: Option<String>,
+    fields: Option<Vec<String>>,
+    reset_at: Option<String>,
+}
+
+/// A quota reset time is kept when it is a plain timestamp (`2025-02-01T00:00:00Z`, digits and
+/// the usual separators only), and masked like any other provider text otherwise.
+fn mask_reset_at(value: &str) -> String {
+    let timestamp = value.len() >= 10
+        && value.len() <= 40
+        && value.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && value[10..].bytes().all(|b| {
+            b.is_ascii_digit() || matches!(b, b'T' | b' ' | b':' | b'.' | b'Z' | b'+' | b'-')
+        });
+    if timestamp {
+        value.to_owned()
+    } else {
+        scrub(value)
+    }
 }
 
 impl Error {
@@ -221,14 +257,67 @@ impl Error {
                 attempts_remaining: None,
                 request_sent: None,
                 fields: Vec::new(),
+                raw: None,
             }),
             source: None,
         }
     }
 
-    /// An error carrying a provider's own message, scrubbed of emails, phone numbers and codes.
+    /// An error carrying a provider's own message, scrubbed of emails, phone numbers and codes
+    /// (and, once the provider's exchange path has sealed it, of the configured secrets).
+    ///
+    /// This, [`Error::with_code`], [`Error::with_request_id`], [`Error::with_fields`] and
+    /// [`Error::with_quota`] are the only ways provider text enters an error.
     pub fn from_provider(kind: ErrorKind, message: &str) -> Self {
-        Error::new(kind, scrub(message))
+        let mut error = Error::new(kind, scrub(message));
+        error.raw().message = Some(message.to_owned());
+        error
+    }
+
+    fn raw(&mut self) -> &mut Raw {
+        self.inner.raw.get_or_insert_with(Box::default)
+    }
+
+    /// Hides the provider's configured secrets in every string of this error and masks the
+    /// provider's text again from what it sent (secrets first, then contacts and codes). The
+    /// exchange path calls this on every error it returns; the raw text is dropped.
+    pub(crate) fn sealed(mut self, redactor: &Redactor) -> Self {
+        let clean = |text: &str| scrub(&redactor.hide(text));
+        let inner = &mut *self.inner;
+        if let Some(raw) = inner.raw.take() {
+            if let Some(message) = &raw.message {
+                inner.message = clean(message);
+            }
+            if let Some(code) = &raw.code {
+                inner.provider_code = Some(clean(code));
+            }
+            if let Some(id) = &raw.request_id {
+                inner.request_id = Some(clean(id));
+            }
+            if let Some(fields) = &raw.fields {
+                inner.fields = fields.iter().map(|f| clean(f)).collect();
+            }
+            if let (Some(reset), Some(quota)) = (&raw.reset_at, inner.quota.as_mut()) {
+                quota.reset_at = Some(mask_reset_at(&redactor.hide(reset)));
+            }
+        }
+        if redactor.is_empty() {
+            return self;
+        }
+        let hide = |text: &mut String| {
+            let hidden = redactor.hide(text);
+            if hidden != *text {
+                *text = hidden;
+            }
+        };
+        hide(&mut inner.message);
+        inner.provider_code.iter_mut().for_each(hide);
+        inner.request_id.iter_mut().for_each(hide);
+        inner.fields.iter_mut().for_each(hide);
+        if let Some(quota) = inner.quota.as_mut() {
+            quota.reset_at.iter_mut().for_each(hide);
+        }
+        self
     }
 
     /// A `config` error naming the key.
@@ -324,9 +413,11 @@ impl Error {
         self.inner.kind.is_rejection()
     }
 
-    /// Sets the provider's own code.
+    /// Sets the provider's own code (masked like a provider message).
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.inner.provider_code = Some(code.into());
+        let code = code.into();
+        self.inner.provider_code = Some(scrub(&code));
+        self.raw().code = Some(code);
         self
     }
 
@@ -336,9 +427,11 @@ impl Error {
         self
     }
 
-    /// Sets the provider's request id.
+    /// Sets the provider's request id (masked like a provider message).
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
-        self.inner.request_id = Some(id.into());
+        let id = id.into();
+        self.inner.request_id = Some(scrub(&id));
+        self.raw().request_id = Some(id);
         self
     }
 
@@ -348,8 +441,12 @@ impl Error {
         self
     }
 
-    /// Sets the quota figures.
-    pub fn with_quota(mut self, quota: QuotaInfo) -> Self {
+    /// Sets the quota figures; a reset time that is not a plain timestamp is masked.
+    pub fn with_quota(mut self, mut quota: QuotaInfo) -> Self {
+        if let Some(reset) = quota.reset_at.take() {
+            quota.reset_at = Some(mask_reset_at(&reset));
+            self.raw().reset_at = Some(reset);
+        }
         self.inner.quota = Some(quota);
         self
     }
@@ -366,9 +463,10 @@ impl Error {
         self
     }
 
-    /// Sets the field names of a validation error.
+    /// Sets the field names of a validation error (masked like a provider message).
     pub fn with_fields(mut self, fields: Vec<String>) -> Self {
-        self.inner.fields = fields;
+        self.inner.fields = fields.iter().map(|f| scrub(f)).collect();
+        self.raw().fields = Some(fields);
         self
     }
 

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
+use crate::mask::Redactor;
 use crate::recipient::Recipient;
 use crate::retry::{RetryPolicy, RetrySafety};
 
@@ -259,13 +260,13 @@ fn masked_url(url: &Url) -> String {
     let mut out = url.origin().ascii_serialization();
     for segment in url.path_segments().into_iter().flatten() {
         out.push('/');
-        let hidden = segment.contains(['+', '%']) || crate::recipient::scrub(segment) != segment;
+        let hidden = segment.contains(['+', '%']) || crate::mask::scrub(segment) != segment;
         out.push_str(if hidden { "***" } else { segment });
     }
     let mut separator = '?';
     for (key, _) in url.query_pairs() {
         out.push(separator);
-        out.push_str(&crate::recipient::scrub(&key));
+        out.push_str(&crate::mask::scrub(&key));
         out.push_str("=***");
         separator = '&';
     }
@@ -485,9 +486,22 @@ pub struct Transport {
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
+    /// Hides the provider's configured secrets in every error the exchange returns.
+    redactor: Arc<Redactor>,
 }
 
 impl Transport {
+    /// Uses `redactor` on every error this transport returns.
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Arc::new(redactor);
+        self
+    }
+
+    /// The redactor applied to every error this transport returns.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// A transport with these timeouts and options: the options' client if they bring one,
     /// otherwise otpkit's shared client for this connect timeout (one per tokio runtime).
     pub fn new(
@@ -506,6 +520,7 @@ impl Transport {
             timeout,
             max_body_bytes: options.max_body_bytes,
             retry: options.retry.clone(),
+            redactor: Arc::default(),
         })
     }
 
@@ -546,7 +561,9 @@ impl Transport {
                 };
                 let error = match outcome {
                     Ok(value) => return Ok(value),
-                    Err(e) => e.in_context(call.provider, call.operation),
+                    Err(e) => e
+                        .in_context(call.provider, call.operation)
+                        .sealed(&self.redactor),
                 };
                 match self
                     .retry

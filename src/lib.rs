@@ -53,6 +53,7 @@ pub mod config;
 pub mod error;
 pub mod handle;
 pub mod http;
+mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
@@ -74,11 +75,12 @@ pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use mask::scrub;
 pub use provider::{
     Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
     StatusReport, VerificationState, Verified,
 };
-pub use recipient::{scrub, Email, Phone, Recipient};
+pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
 pub use seal::SealKey;
 pub use secret::Secret;

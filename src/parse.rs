@@ -113,6 +113,74 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
     }
 }
 
+/// The error marker a body carries beside whatever else it says, by the conventions of the
+/// five providers' error envelopes, or `None`: a non-empty `error`, `error_code`/`errorCode` or
+/// `errors`; `success`, `ok` (and, on `verify`, `verified`) that is `false` or `"false"`; a
+/// `status` of `failure`, `fail` or `error`. A body that is not a JSON object has none. The
+/// exchange path refuses `Ok` from a body with a marker ([`Adapter::error_marker`]).
+///
+/// ```
+/// use otpkit::http::HttpResponse;
+/// use otpkit::parse::error_marker;
+///
+/// let both = HttpResponse::new(200, r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#);
+/// assert_eq!(error_marker("verify", &both), Some("error"));
+/// let fine = HttpResponse::new(200, r#"{"success":true,"error":null,"status":"failed"}"#);
+/// assert_eq!(error_marker("status", &fine), None);
+/// ```
+///
+/// [`Adapter::error_marker`]: crate::Adapter::error_marker
+pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static str> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&response.body) else {
+        return None;
+    };
+    let present = |key: &str| match body.get(key) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    };
+    let is_false = |key: &str| match body.get(key) {
+        Some(Value::Bool(b)) => !b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("false"),
+        _ => false,
+    };
+    let status_fails = str_field(&body, "status").is_some_and(|s| {
+        let s = s.trim();
+        ["failure", "fail", "error"]
+            .iter()
+            .any(|word| s.eq_ignore_ascii_case(word))
+    });
+    ["error", "error_code", "errorCode", "errors"]
+        .into_iter()
+        .find(|key| present(key))
+        .or_else(|| ["success", "ok"].into_iter().find(|key| is_false(key)))
+        .or_else(|| (operation == "verify" && is_false("verified")).then_some("verified"))
+        .or_else(|| status_fails.then_some("status"))
+}
+
+/// The error for an answer the adapter read as success although it failed: a non-2xx status
+/// (classified by [`kind_for_status`]) or a body with an error marker (`unexpected_response`).
+/// `None` when the success was earned.
+pub fn unearned_success(marker: Option<&str>, response: &HttpResponse) -> Option<Error> {
+    if !response.is_success() {
+        let error = Error::new(
+            kind_for_status(response.status),
+            format!(
+                "HTTP {} is a failure, whatever the body says",
+                response.status
+            ),
+        );
+        return Some(error.with_status(response.status));
+    }
+    marker.map(|key| {
+        Error::unexpected(format!(
+            "the answer says both success and failure (`{key}`)"
+        ))
+    })
+}
+
 /// A boolean field that is exactly `true`.
 pub fn is_true(body: &Map<String, Value>, key: &str) -> bool {
     body.get(key) == Some(&Value::Bool(true))

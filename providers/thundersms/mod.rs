@@ -58,12 +58,13 @@ use crate::config::{check_header_value, de as lenient, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
+use crate::mask::scrub;
 use crate::parse;
 use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
     Verified,
 };
-use crate::recipient::{scrub, Phone};
+use crate::recipient::Phone;
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 
@@ -147,6 +148,10 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = ThunderSmsAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.token.clone()]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         // Checked on its own: behind `Bearer ` a blank token would still make a header.
