@@ -184,7 +184,10 @@ impl<A: Adapter> Client<A> {
                 Some(error) => Err(error),
             }
         };
-        self.transport.exchange(call, request, earned).await
+        self.transport
+            .exchange(call, request, earned)
+            .await
+            .map_err(with_cooldown_wait)
     }
 
     fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
@@ -199,6 +202,19 @@ impl<A: Adapter> Client<A> {
                 A::ID
             ),
         ))
+    }
+}
+
+/// The wait a `cooldown` carries when the provider's answer names none: the contract's default
+/// `resend_after_secs`.
+pub(crate) const DEFAULT_RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A `cooldown` always says how long to wait (contract §3): the provider's, else the default.
+fn with_cooldown_wait(error: Error) -> Error {
+    if error.kind() == ErrorKind::Cooldown && error.retry_after().is_none() {
+        error.with_retry_after(DEFAULT_RESEND_AFTER)
+    } else {
+        error
     }
 }
 

@@ -187,7 +187,7 @@ fn the_send_answer_becomes_a_handle_holding_the_otp_token() {
         (
             400,
             r#"{"error":"sms_rate_limit_exceeded"}"#,
-            ErrorKind::RateLimited,
+            ErrorKind::Cooldown,
         ),
     ];
     assert_error_kinds(&cases, |response| {
