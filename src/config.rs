@@ -265,6 +265,14 @@ macro_rules! registry {
                 }
             }
 
+            /// The configured secret values (see [`ProviderSettings::secrets`]).
+            #[allow(dead_code)] // read by the `testing` feature's fuzzer
+            pub(crate) fn secrets(&self) -> Vec<Secret> {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
+                }
+            }
+
             fn from_parts(id: &str, common: CommonConfig, rest: Map<String, Value>) -> Result<Self, Error> {
                 let _ = (&common, &rest);
                 match id {

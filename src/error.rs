@@ -218,22 +218,55 @@ struct Raw {
     reset_at: Option<String>,
 }
 
-/// A quota reset time is kept when it is a plain timestamp (`2025-02-01T00:00:00Z`, digits and
-/// the usual separators only), and masked like any other provider text otherwise.
-fn mask_reset_at(value: &str) -> String {
-    let timestamp = value.len() >= 10
-        && value.len() <= 40
-        && value.as_bytes()[..10].iter().enumerate().all(|(i, b)| {
+/// Whether `value` is an RFC 3339 date or date-time (`2025-02-01`, `2025-02-01T00:00:00Z`,
+/// `2025-02-01 00:00:00.5+05:30`) and nothing else.
+fn is_timestamp(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let date = bytes.len() >= 10
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
             if i == 4 || i == 7 {
                 *b == b'-'
             } else {
                 b.is_ascii_digit()
             }
-        })
-        && value[10..].bytes().all(|b| {
-            b.is_ascii_digit() || matches!(b, b'T' | b' ' | b':' | b'.' | b'Z' | b'+' | b'-')
         });
-    if timestamp {
+    if !date || bytes.len() == 10 {
+        return date;
+    }
+    if !matches!(bytes[10], b'T' | b't' | b' ') {
+        return false;
+    }
+    let time = &value[11..];
+    let time = time
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| {
+            let zone = time.len().checked_sub(6)?;
+            let (clock, offset) = time.split_at_checked(zone)?;
+            let o = offset.as_bytes();
+            let ok = matches!(o[0], b'+' | b'-')
+                && o[1..3].iter().all(u8::is_ascii_digit)
+                && o[3] == b':'
+                && o[4..].iter().all(u8::is_ascii_digit);
+            ok.then_some(clock)
+        })
+        .unwrap_or(time);
+    let t = time.as_bytes();
+    t.len() >= 8
+        && t.len() <= 18
+        && t[..8].iter().enumerate().all(|(i, b)| {
+            if i == 2 || i == 5 {
+                *b == b':'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && (t.len() == 8 || (t[8] == b'.' && t.len() > 9 && t[9..].iter().all(u8::is_ascii_digit)))
+}
+
+/// A quota reset time is kept when it is a plain timestamp (see [`is_timestamp`]), and masked
+/// like any other provider text otherwise.
+fn mask_reset_at(value: &str) -> String {
+    if is_timestamp(value) {
         value.to_owned()
     } else {
         scrub(value)
@@ -451,11 +484,15 @@ impl Error {
         self
     }
 
-    /// Sets the wrong attempts left.
+    /// Sets the wrong attempts left. A count above [`Error::MAX_ATTEMPTS_REMAINING`] is not an
+    /// attempts count (a provider echoing a code where the count belongs) and is dropped.
     pub fn with_attempts_remaining(mut self, left: u32) -> Self {
-        self.inner.attempts_remaining = Some(left);
+        self.inner.attempts_remaining = (left <= Self::MAX_ATTEMPTS_REMAINING).then_some(left);
         self
     }
+
+    /// The largest attempts count an error keeps; see [`Error::with_attempts_remaining`].
+    pub const MAX_ATTEMPTS_REMAINING: u32 = 100;
 
     /// Says whether the request may have reached the provider.
     pub fn with_request_sent(mut self, sent: bool) -> Self {
@@ -628,6 +665,35 @@ mod tests {
             .is_retryable());
         assert!(Error::new(ErrorKind::Expired, "").is_rejection());
         assert!(!Error::new(ErrorKind::Cooldown, "").is_rejection());
+    }
+
+    #[test]
+    fn reset_times_are_kept_only_when_they_are_timestamps() {
+        for kept in [
+            "2025-02-01",
+            "2025-02-01T00:00:00Z",
+            "2025-02-01 00:00:00",
+            "2025-02-01T00:00:00.123+05:30",
+        ] {
+            assert_eq!(mask_reset_at(kept), kept);
+        }
+        for masked in [
+            "2026-02-01T00:00:00Z 482-913",
+            "482913",
+            "2025-02-01T00:00:00+482913",
+            "2025-02-01T48:29:13.482913482913482913Z",
+            "2025-02-01Tü",
+        ] {
+            assert!(!mask_reset_at(masked).contains("482"), "{masked}");
+        }
+        let quota = QuotaInfo::new(Some(10), Some(10), Some("in 482913 s".into()));
+        let err = Error::from_provider(ErrorKind::QuotaExceeded, "").with_quota(quota);
+        assert_eq!(
+            err.quota().unwrap().reset_at.as_deref(),
+            Some("in ****** s")
+        );
+        let err = err.with_attempts_remaining(482_913);
+        assert_eq!(err.attempts_remaining(), None);
     }
 
     #[test]

@@ -181,6 +181,12 @@ pub fn unearned_success(marker: Option<&str>, response: &HttpResponse) -> Option
     })
 }
 
+/// A whole number written as a JSON number (not a string): for figures a provider documents as
+/// numbers, where a string is more likely an echo than a count.
+pub fn number_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
+    body.get(key).and_then(Value::as_u64)
+}
+
 /// A boolean field that is exactly `true`.
 pub fn is_true(body: &Map<String, Value>, key: &str) -> bool {
     body.get(key) == Some(&Value::Bool(true))

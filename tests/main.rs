@@ -6,6 +6,7 @@ mod table;
 
 mod cli;
 mod faults;
+mod fuzz;
 mod generic_manage;
 mod hostile;
 mod properties;
