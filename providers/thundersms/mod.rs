@@ -58,7 +58,6 @@ use crate::config::{check_header_value, de as lenient, ProviderSettings};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
-use crate::mask::scrub;
 use crate::parse;
 use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
@@ -385,10 +384,11 @@ impl Adapter for ThunderSmsAdapter {
             return Err(Error::unexpected("the check answer has no `status`"));
         };
         if errors::check_word(&word) != CheckWord::Verified {
-            return Err(Error::unexpected(format!(
-                "the check answer's status `{}` is not one ThunderSMS documents",
-                scrub(&word.chars().take(64).collect::<String>())
-            )));
+            let shown: String = word.chars().take(64).collect();
+            return Err(Error::from_provider(
+                ErrorKind::UnexpectedResponse,
+                &format!("the check answer's status `{shown}` is not one ThunderSMS documents"),
+            ));
         }
         let answered_id = parse::str_field(&body, "id");
         let same_id = |id: &String| {

@@ -448,14 +448,12 @@ fn random_bytes(rng: &mut Rng, target: &Target) -> Vec<u8> {
 /// fields added, keys dropped, types changed.
 fn mutate(rng: &mut Rng, target: &Target, value: &mut Value) {
     match value {
-        Value::String(s) => {
-            if rng.chance(50) {
-                *s = match rng.below(3) {
-                    0 => rng.pick(&target.planted).clone(),
-                    1 => format!("{s} {}", rng.pick(&target.planted)),
-                    _ => format!("{}:{s}", rng.pick(&target.planted)),
-                };
-            }
+        Value::String(s) if rng.chance(50) => {
+            *s = match rng.below(3) {
+                0 => rng.pick(&target.planted).clone(),
+                1 => format!("{s} {}", rng.pick(&target.planted)),
+                _ => format!("{}:{s}", rng.pick(&target.planted)),
+            };
         }
         Value::Array(items) => items.iter_mut().for_each(|v| mutate(rng, target, v)),
         Value::Object(map) => {
