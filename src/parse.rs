@@ -116,7 +116,8 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
 /// The error marker a body carries beside whatever else it says, by the conventions of the
 /// five providers' error envelopes, or `None`: a non-empty `error`, `error_code`/`errorCode` or
 /// `errors`; `success`, `ok` (and, on `verify`, `verified`) that is `false` or `"false"`; a
-/// `status` of `failure`, `fail` or `error`. A body that is not a JSON object has none. The
+/// `status` of `failure`, `fail` or `error`; a `status` or `statusCode` that is an HTTP error
+/// number (400 to 599). A body that is not a JSON object has none. The
 /// exchange path refuses `Ok` from a body with a marker ([`Adapter::error_marker`]).
 ///
 /// ```
@@ -152,12 +153,18 @@ pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static
             .iter()
             .any(|word| s.eq_ignore_ascii_case(word))
     });
+    let error_number = |key: &str| u64_field(&body, key).is_some_and(|n| (400..=599).contains(&n));
     ["error", "error_code", "errorCode", "errors"]
         .into_iter()
         .find(|key| present(key))
         .or_else(|| ["success", "ok"].into_iter().find(|key| is_false(key)))
         .or_else(|| (operation == "verify" && is_false("verified")).then_some("verified"))
         .or_else(|| status_fails.then_some("status"))
+        .or_else(|| {
+            ["status", "statusCode"]
+                .into_iter()
+                .find(|key| error_number(key))
+        })
 }
 
 /// The error for an answer the adapter read as success although it failed: a non-2xx status

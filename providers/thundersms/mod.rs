@@ -306,6 +306,15 @@ fn answer(response: &HttpResponse) -> Result<(Map<String, Value>, bool), Error> 
 impl Adapter for ThunderSmsAdapter {
     const ID: &'static str = ID;
 
+    /// The shared markers, and the platform's own error envelope (a `code` that is an HTTP
+    /// error number, a Laravel `errors` object).
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response).or_else(|| {
+            let body = parse::object(response).ok()?;
+            errors::is_error_envelope(&body).then_some("status")
+        })
+    }
+
     fn accepts_custom_code(&self) -> bool {
         true
     }

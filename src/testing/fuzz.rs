@@ -136,6 +136,8 @@ fn markers(operation: &str) -> Vec<(&'static str, Value)> {
         ("status", json!("failure")),
         ("success", json!(false)),
         ("ok", json!("false")),
+        ("status", json!(503)),
+        ("statusCode", json!("401")),
     ];
     if operation == "verify" {
         all.push(("verified", json!(false)));
