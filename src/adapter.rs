@@ -32,7 +32,7 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
 
     /// The error marker `response` carries, if any (see [`parse::error_marker`], the default).
     /// The exchange path asks this separately from `parse_*`: `Ok` from a body with a marker, or
-    /// from a non-2xx answer, is refused there (contract §3, "success is earned").
+    /// from a non-2xx answer, is refused there: success is earned.
     fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
         parse::error_marker(operation, response)
     }
@@ -236,11 +236,11 @@ impl<A: Adapter> Client<A> {
     }
 }
 
-/// The wait a `cooldown` carries when the provider's answer names none: the contract's default
+/// The wait a `cooldown` carries when the provider's answer names none: the documented default
 /// `resend_after_secs`.
 pub(crate) const DEFAULT_RESEND_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A `cooldown` always says how long to wait (contract §3): the provider's, else the default.
+/// A `cooldown` always says how long to wait: the provider's, else the default.
 fn with_cooldown_wait(error: Error) -> Error {
     if error.kind() == ErrorKind::Cooldown && error.retry_after().is_none() {
         error.with_retry_after(DEFAULT_RESEND_AFTER)

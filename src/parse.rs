@@ -222,6 +222,70 @@ mod tests {
     }
 
     #[test]
+    fn error_markers_are_found_beside_success_and_only_there() {
+        let marked = [
+            (
+                "verify",
+                r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#,
+                "error",
+            ),
+            (
+                "verify",
+                r#"{"success":true,"verified":"false"}"#,
+                "verified",
+            ),
+            (
+                "send",
+                r#"{"ok":true,"error_code":"OTP_INVALID"}"#,
+                "error_code",
+            ),
+            ("send", r#"{"ok":"false"}"#, "ok"),
+            (
+                "verify",
+                r#"{"access_token":"a","error":"invalid_grant"}"#,
+                "error",
+            ),
+            ("send", r#"{"status":"Failure"}"#, "status"),
+            (
+                "send",
+                r#"{"status":"success","statusCode":"503"}"#,
+                "statusCode",
+            ),
+            ("status", r#"{"errors":{"id":["bad"]}}"#, "errors"),
+        ];
+        for (operation, body, key) in marked {
+            let response = HttpResponse::new(200, body);
+            assert_eq!(error_marker(operation, &response), Some(key), "{body}");
+            let err = unearned_success(Some(key), &response).unwrap();
+            assert_eq!(err.kind(), ErrorKind::UnexpectedResponse);
+        }
+        let clean = [
+            ("send", r#"{"success":true,"status":"sent","error":null}"#),
+            (
+                "send",
+                r#"{"ok":true,"verified":false,"errors":[],"error":""}"#,
+            ),
+            (
+                "status",
+                r#"{"success":true,"status":"failed","statusCode":200}"#,
+            ),
+            ("verify", r#"{"access_token":"a","token_type":"Bearer"}"#),
+            ("send", "<html></html>"),
+            ("send", "[1]"),
+        ];
+        for (operation, body) in clean {
+            let response = HttpResponse::new(200, body);
+            assert_eq!(error_marker(operation, &response), None, "{body}");
+            assert!(unearned_success(None, &response).is_none());
+        }
+        for status in [100, 302, 401, 500, 503] {
+            let err = unearned_success(None, &HttpResponse::new(status, "{}")).unwrap();
+            assert_eq!(err.kind(), kind_for_status(status), "{status}");
+            assert_eq!(err.status(), Some(status));
+        }
+    }
+
+    #[test]
     fn validation_bodies_name_their_fields() {
         let body: Map<String, Value> = serde_json::from_str(
             r#"{"message":"The email field is required.","errors":{"email":["required"]}}"#,
