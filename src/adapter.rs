@@ -14,6 +14,8 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::handle_key::HandleKey;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
+use crate::mask::Redactor;
+use crate::parse;
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
@@ -30,6 +32,13 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// What this provider, as configured, can do (contract §6). Read once when the client is
     /// built; the core refuses what falls outside it before the adapter sees a request.
     fn capabilities(&self) -> Capabilities;
+
+    /// The error marker `response` carries, if any (see [`parse::error_marker`], the default).
+    /// The exchange path asks this separately from `parse_*`: `Ok` from a body with a marker, or
+    /// from a non-2xx answer, is refused there: success is earned.
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response)
+    }
 
     /// Builds the send request.
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error>;
@@ -169,7 +178,27 @@ impl<A: Adapter> Client<A> {
         &self.transport
     }
 
-    /// Runs one provider-specific exchange on the shared path.
+    /// Hides these configured secret values (raw, base64, url-encoded) in every error this
+    /// client returns; [`ProviderSettings::build`](crate::ProviderSettings::build) passes the
+    /// provider's [`ProviderSettings::secrets`](crate::ProviderSettings::secrets).
+    pub(crate) fn with_secrets<S: AsRef<str>>(
+        mut self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.transport = self.transport.with_redactor(Redactor::new(secrets));
+        self
+    }
+
+    /// An error decided before any request, with its context, sealed like the exchange's.
+    fn local(&self, operation: &'static str, error: Error) -> Error {
+        error
+            .in_context(A::ID, operation)
+            .sealed(self.transport.redactor())
+    }
+
+    /// Runs one provider-specific exchange on the shared path. `Ok` comes only from a 2xx
+    /// answer that `parse` reads as success and that carries no error marker
+    /// ([`Adapter::error_marker`]); otherwise the error says why.
     pub async fn call<T>(
         &self,
         operation: &'static str,
@@ -184,7 +213,18 @@ impl<A: Adapter> Client<A> {
             recipient,
             safety,
         };
-        self.transport.exchange(call, request, parse).await
+        let earned = |response: &HttpResponse| {
+            let value = parse(response)?;
+            let marker = self.adapter.error_marker(operation, response);
+            match parse::unearned_success(marker, response) {
+                None => Ok(value),
+                Some(error) => Err(error),
+            }
+        };
+        self.transport
+            .exchange(call, request, earned)
+            .await
+            .map_err(|e| with_cooldown_wait(e, self.resend_after))
     }
 
     /// Sends a code the way `send` does, without asking whether `verify` can check its
@@ -204,7 +244,7 @@ impl<A: Adapter> Client<A> {
         operation: &'static str,
         request: &SendRequest,
     ) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, operation);
+        let context = |e: Error| self.local(operation, e);
         request.validate().map_err(context)?;
         self.capabilities.check_reach(request).map_err(context)?;
         let http = self.adapter.build_send(request).map_err(context)?;
@@ -276,6 +316,16 @@ fn check_cooldown(handle: &Verification) -> Result<(), Error> {
     .with_retry_after(wait))
 }
 
+/// A `cooldown` always says how long to wait: the provider's, else `default`
+/// (`resend_after_secs`).
+fn with_cooldown_wait(error: Error, default: Duration) -> Error {
+    if error.kind() == ErrorKind::Cooldown && error.retry_after().is_none() {
+        error.with_retry_after(default)
+    } else {
+        error
+    }
+}
+
 fn check_receipt(receipt: SendReceipt) -> Result<SendReceipt, Error> {
     // Building the token costs a JSON encoding and base64 on every send; only do it when the
     // cheap bound says the handle might be too long.
@@ -303,11 +353,11 @@ impl<A: Adapter> OtpProvider for Client<A> {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
         self.capabilities
             .check_send(request)
-            .map_err(|e| e.in_context(A::ID, "send"))?;
+            .map_err(|e| self.local("send", e))?;
         self.send_for_own_flow(request).await
     }
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
-        let context = |e: Error| e.in_context(A::ID, "verify");
+        let context = |e: Error| self.local("verify", e);
         self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self.adapter.build_verify(handle, &code).map_err(context)?;
@@ -325,7 +375,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     /// then asks the provider's resend call where it has one, or sends a new code to the
     /// handle's recipient with its purpose and channel where it has none (a new handle).
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "resend");
+        let context = |e: Error| self.local("resend", e);
         self.check_handle(handle).map_err(context)?;
         check_cooldown(handle).map_err(context)?;
         let member = handle.member().map(str::to_owned);
@@ -351,7 +401,7 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
-        let context = |e: Error| e.in_context(A::ID, "status");
+        let context = |e: Error| self.local("status", e);
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_status(handle).map_err(context)?;
         self.call(

@@ -184,8 +184,10 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
     /// Every configured secret value, plus any value derived from them that travels on the
-    /// wire (such as the `id:secret` of a Basic header). The key of the handles' MAC is
-    /// derived from them (contract §4), so rotating any of them invalidates outstanding handles.
+    /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
+    /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
+    /// them invalidates outstanding handles.
     fn secrets(&self) -> Vec<Secret>;
 
     /// Checks every value (the common keys first) and builds the typed client.
@@ -200,6 +202,7 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
             Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
         let secrets = self.secrets();
         Ok(client
+            .with_secrets(secrets.iter().map(Secret::expose))
             .with_handle_key(&secrets)
             .with_resend_after(endpoint.resend_after))
     }
@@ -269,8 +272,9 @@ macro_rules! registry {
                 }
             }
 
-            /// The provider's configured secret values (the handle key's material).
-            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by fixture replay
+            /// The provider's configured secret values (see [`ProviderSettings::secrets`]): the
+            /// handle key's material and what redaction hides.
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by replay and the fuzzer
             pub(crate) fn secrets(&self) -> Vec<Secret> {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*

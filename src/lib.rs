@@ -56,6 +56,7 @@ pub mod error;
 pub mod handle;
 mod handle_key;
 pub mod http;
+mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
@@ -79,11 +80,12 @@ pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use mask::scrub;
 pub use provider::{
     Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
     StatusReport, VerificationState, Verified,
 };
-pub use recipient::{scrub, Email, Phone, Recipient};
+pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
 pub use seal::SealKey;
 pub use secret::Secret;

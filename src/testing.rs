@@ -32,6 +32,10 @@
 //! # Ok(()) }
 //! ```
 
+mod fuzz;
+
+pub use fuzz::{fuzz_parsing, FuzzReport};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
