@@ -223,6 +223,8 @@ macro_rules! registry {
                 #[cfg(feature = $feature)]
                 $variant(Settings<crate::providers::$module::Config>),
             )*
+            /// `provider = "router"`: named members and routes (contract §7).
+            Router(Box<crate::router::RouterConfig>),
         }
 
         /// The provider ids compiled into this build (one cargo feature each), in the
@@ -236,6 +238,7 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                    ProviderConfig::Router(_) => crate::router::ID,
                 }
             }
 
@@ -243,6 +246,7 @@ macro_rules! registry {
             pub fn common(&self) -> &CommonConfig {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
+                    ProviderConfig::Router(ref r) => &r.common,
                 }
             }
 
@@ -251,6 +255,7 @@ macro_rules! registry {
                 let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
+                    ProviderConfig::Router(ref r) => r.build_provider(options),
                 }
             }
 
@@ -264,6 +269,9 @@ macro_rules! registry {
                             provider: from_map(rest)?,
                         })),
                     )*
+                    crate::router::ID => Ok(ProviderConfig::Router(Box::new(
+                        crate::router::RouterConfig::from_parts(common, rest)?,
+                    ))),
                     other => Err(Error::config(
                         "provider",
                         format!("`{other}` is not one of {}", provider_ids().join(", ")),
@@ -385,7 +393,10 @@ impl ProviderConfig {
         })
     }
 
-    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+    pub(crate) fn from_map(
+        mut map: Map<String, Value>,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, Error> {
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -460,7 +471,7 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
 
 /// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
 /// so a secret put under the wrong key is never echoed.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
         return message.to_owned();
     }

@@ -60,6 +60,7 @@ pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod retry;
+pub mod router;
 pub mod seal;
 pub mod secret;
 
@@ -84,6 +85,7 @@ pub use provider::{
 };
 pub use recipient::{scrub, Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use router::Router;
 pub use seal::SealKey;
 pub use secret::Secret;
 
