@@ -10,6 +10,7 @@ mod generic_manage;
 mod properties;
 mod replay;
 mod retries;
+mod router;
 mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
