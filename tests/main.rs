@@ -2,6 +2,8 @@
 
 #[path = "../examples/support/local_server.rs"]
 mod local_server;
+#[path = "../examples/support/signup_app.rs"]
+mod signup_app;
 mod table;
 
 mod cli;
@@ -15,5 +17,6 @@ mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
 mod secrets;
+mod signup_service;
 mod transport;
 mod validation;

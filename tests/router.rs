@@ -30,7 +30,7 @@ pub fn router_json(members: &[(&str, Value)], routes: &[(&str, &[&str])]) -> Val
 
 /// The two email members every sandbox test here uses: `primary` (Thaaigroup) first, then
 /// `backup` (HyperVerge).
-fn email_pair(sandbox: &Sandbox) -> Value {
+pub fn email_pair(sandbox: &Sandbox) -> Value {
     let mut primary = sandbox.config_json("thaaigroup").unwrap();
     primary["timeout_secs"] = 2.into();
     let backup = sandbox.config_json("hyperverge").unwrap();
