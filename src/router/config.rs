@@ -265,6 +265,27 @@ fn in_member(name: &str, error: Error) -> Error {
 mod tests {
     use super::*;
 
+    /// The README's router example reads and builds (every member compiled in).
+    #[test]
+    #[cfg(all(feature = "hyperverge", feature = "thundersms", feature = "thaaigroup"))]
+    fn the_readme_example_builds() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Several providers: the router")
+            .nth(1)
+            .expect("the README has the router section");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the section has a TOML example")
+            .replace('…', "x");
+        let config = ProviderConfig::from_toml_str(&toml).unwrap();
+        let router = config.build().unwrap();
+        assert_eq!(router.id(), ID);
+        assert!(router.capabilities().email && router.capabilities().phone);
+    }
+
     #[test]
     fn member_errors_are_qualified_once() {
         let e = in_member("india", Error::config("app_key", "must not be empty"));
