@@ -6,6 +6,7 @@ mod local_server;
 mod signup_app;
 mod table;
 
+mod accept;
 mod cli;
 mod faults;
 mod generic_manage;
@@ -18,5 +19,6 @@ mod sandbox_wire;
 mod scan;
 mod secrets;
 mod signup_service;
+mod tls;
 mod transport;
 mod validation;
