@@ -25,7 +25,7 @@
 //! # Ok::<(), otpkit::Error>(())
 //! ```
 //!
-//! Layout: [`config`](self::config) reads the configuration, `routing` matches recipients,
+//! Layout: [`config`] reads the configuration, `routing` matches recipients,
 //! `failover` decides when to move on, `health` passes over failing members.
 
 pub mod config;

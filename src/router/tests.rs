@@ -42,7 +42,7 @@ impl Calls {
 
 impl Scripted {
     /// A member reaching every phone and email, answering `Ok` unless scripted.
-    fn new(id: &'static str) -> (Box<dyn OtpProvider>, Arc<Calls>) {
+    fn working(id: &'static str) -> (Box<dyn OtpProvider>, Arc<Calls>) {
         Self::with(id, Capabilities::new([Channel::Email, Channel::Sms]), [])
     }
 
@@ -150,7 +150,7 @@ async fn each_trigger_moves_on_and_each_non_trigger_stops_there() {
         let what = format!("{error:?}");
         let kind = error.kind();
         let (first, first_calls) = Scripted::failing("alpha", vec![error]);
-        let (second, second_calls) = Scripted::new("beta");
+        let (second, second_calls) = Scripted::working("beta");
         let router = two(first, second);
         let outcome = router.send(&SendRequest::new(phone())).await;
         assert_eq!(first_calls.sends(), 1, "{what}");
@@ -183,7 +183,7 @@ async fn the_named_non_triggers_stop_at_the_first_member() {
         let kind = error.kind();
         let retry_after = error.retry_after();
         let (first, _) = Scripted::failing("alpha", vec![error]);
-        let (second, second_calls) = Scripted::new("beta");
+        let (second, second_calls) = Scripted::working("beta");
         let err = two(first, second)
             .send(&SendRequest::new(phone()))
             .await
@@ -242,8 +242,8 @@ async fn a_stop_after_a_failover_names_the_members_left_before() {
 
 #[tokio::test]
 async fn the_first_fitting_route_is_used_and_no_route_is_unsupported() {
-    let (india, india_calls) = Scripted::new("alpha");
-    let (world, world_calls) = Scripted::new("beta");
+    let (india, india_calls) = Scripted::working("alpha");
+    let (world, world_calls) = Scripted::working("beta");
     let router = Router::builder()
         .member("india", india)
         .member("world", world)
@@ -333,7 +333,7 @@ async fn members_that_cannot_serve_the_request_are_passed_over_without_a_request
 async fn verify_resend_and_status_go_to_the_handles_member_only() {
     let (first, first_calls) =
         Scripted::failing("alpha", vec![Error::new(ErrorKind::Unavailable, "")]);
-    let (second, second_calls) = Scripted::new("beta");
+    let (second, second_calls) = Scripted::working("beta");
     let router = two(first, second);
     let receipt = router.send(&SendRequest::new(phone())).await.unwrap();
     // After a restart: the member travels in the token.
@@ -369,7 +369,7 @@ async fn a_failing_member_is_passed_over_for_its_window_then_tried_again() {
     let clock = now.clone();
     let down = || Error::new(ErrorKind::Unavailable, "down");
     let (first, first_calls) = Scripted::failing("alpha", vec![down(), down(), down()]);
-    let (second, second_calls) = Scripted::new("beta");
+    let (second, second_calls) = Scripted::working("beta");
     let router = Router::builder()
         .member_with(
             "first",
