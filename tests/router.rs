@@ -13,7 +13,7 @@ use otpkit::{Error, ErrorKind, OtpProvider, ProviderConfig, SendRequest};
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
-use crate::local_server::LocalServer;
+use crate::local_server::{Action, LocalServer, Response};
 
 /// A router config: `members` as (name, member config) in order, `routes` as (match, use).
 pub fn router_json(members: &[(&str, Value)], routes: &[(&str, &[&str])]) -> Value {
@@ -222,14 +222,20 @@ async fn outages_on_the_first_member_move_the_send_to_the_second_and_verify_foll
 #[tokio::test]
 async fn a_member_that_accepts_the_request_then_hangs_is_not_followed_by_another_send() {
     let sandbox = Sandbox::start().await.unwrap();
-    let hanging = LocalServer::scripted(vec![crate::local_server::Action::Hang]).await;
-    let mut first = sandbox.config_json("thaaigroup").unwrap();
-    first["base_url"] = hanging.url().into();
-    first["timeout_secs"] = 1.into();
+    let hanging = LocalServer::scripted(vec![Action::Hang]).await;
+    let thaaigroup_sent = r#"{"ok":true,"message":"OTP sent","expires_in":300,"cooldown":60}"#;
+    let answering =
+        LocalServer::scripted(vec![Action::Respond(Response::json(200, thaaigroup_sent))]).await;
+    let member = |url: String| {
+        let mut config = sandbox.config_json("thaaigroup").unwrap();
+        config["base_url"] = url.into();
+        config["timeout_secs"] = 1.into();
+        config
+    };
     let config = router_json(
         &[
-            ("first", first),
-            ("second", sandbox.config_json("hyperverge").unwrap()),
+            ("first", member(hanging.url())),
+            ("second", member(answering.url())),
         ],
         &[("*", &["first", "second"])],
     );
@@ -242,14 +248,26 @@ async fn a_member_that_accepts_the_request_then_hangs_is_not_followed_by_another
     assert_eq!(err.request_sent(), Some(true), "{err}");
     assert_eq!(err.provider(), Some("thaaigroup"));
     assert_eq!(
-        hanging.requests(),
-        1,
-        "the first member got the request once"
+        (hanging.requests(), answering.requests()),
+        (1, 0),
+        "exactly one request reached any member"
     );
-    assert!(
-        sandbox.issued().is_empty(),
-        "the second member was never asked"
+    // The second member works: with the first refusing connections, it sends.
+    let refused = crate::local_server::refused_url().await;
+    let config = router_json(
+        &[
+            ("first", member(refused)),
+            ("second", member(answering.url())),
+        ],
+        &[("*", &["first", "second"])],
     );
+    let receipt = build(&config)
+        .unwrap()
+        .send(&SendRequest::new("jane@example.com".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(receipt.verification.member(), Some("second"));
+    assert_eq!(answering.requests(), 1);
 }
 
 /// A small seeded generator (xorshift64*), so the outages are the same on every run.

@@ -194,7 +194,10 @@ impl RouterBuilder {
             if used.is_empty() {
                 return Err(Error::config(&at("use"), "names no member"));
             }
-            for name in &used {
+            for (i, name) in used.iter().enumerate() {
+                if used[..i].contains(name) {
+                    return Err(Error::config(&at("use"), format!("names `{name}` twice")));
+                }
                 let Some(member) = members.iter().find(|m| &m.name == name) else {
                     let known: Vec<&str> = members.iter().map(|m| m.name.as_str()).collect();
                     return Err(Error::config(

@@ -465,6 +465,12 @@ fn building_checks_names_routes_and_capabilities() {
         m.contains("routes[1].use") && m.contains("member `a`"),
         "{m}"
     );
+    let m = message(
+        Router::builder()
+            .member("a", phones())
+            .route("*", ["a", "a"]),
+    );
+    assert!(m.contains("routes[0].use") && m.contains("twice"), "{m}");
     let m = message(Router::builder().member("a", phones()).route("91", ["a"]));
     assert!(m.contains("routes[0].match"), "{m}");
     let m = message(
