@@ -85,6 +85,15 @@ async fn a_router_is_read_from_toml_json_and_otpkit_config() {
     let from_json = ProviderConfig::from_json_str(&json.to_string()).unwrap();
     for config in [from_toml, from_env, from_json] {
         let router = config.build().unwrap();
+        for printed in [format!("{config:?}"), format!("{router:?}")] {
+            for secret in [
+                "sandbox-client-secret",
+                "sandbox-app-key",
+                "sandbox-thundersms-token",
+            ] {
+                assert!(!printed.contains(secret), "{printed}");
+            }
+        }
         assert_eq!(router.id(), "router");
         assert!(router.capabilities().email);
         let receipt = router

@@ -129,6 +129,50 @@ impl Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    /// Collects what tracing writes.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn tracing_says_when_a_member_is_passed_over_and_when_it_comes_back() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let health = Health::new(HealthPolicy::new(1, Duration::from_secs(5)));
+            let t0 = Instant::now();
+            health.failed_over("india", t0);
+            assert!(health.skipped_for("india", t0).is_some());
+            assert!(health
+                .skipped_for("india", t0 + Duration::from_secs(5))
+                .is_none());
+        });
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].contains("INFO") && lines[0].contains("passed over for 5s"),
+            "{text}"
+        );
+        assert!(lines[0].contains("member=\"india\""), "{text}");
+        assert!(lines[1].contains("tried again"), "{text}");
+    }
 
     #[test]
     fn a_member_is_passed_over_after_the_threshold_and_back_after_the_window() {
