@@ -274,7 +274,11 @@ macro_rules! registry {
                     ))),
                     other => Err(Error::config(
                         "provider",
-                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                        format!(
+                            "`{other}` is not one of {}, {}",
+                            provider_ids().join(", "),
+                            crate::router::ID
+                        ),
                     )),
                 }
             }
