@@ -256,6 +256,8 @@ macro_rules! registry {
                 #[cfg(feature = $feature)]
                 $variant(Settings<crate::providers::$module::Config>),
             )*
+            /// `provider = "router"`: named members and routes (contract §7).
+            Router(Box<crate::router::RouterConfig>),
         }
 
         /// The provider ids compiled into this build (one cargo feature each), in the
@@ -269,6 +271,7 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                    ProviderConfig::Router(_) => crate::router::ID,
                 }
             }
 
@@ -285,6 +288,7 @@ macro_rules! registry {
             pub fn common(&self) -> &CommonConfig {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
+                    ProviderConfig::Router(ref r) => &r.common,
                 }
             }
 
@@ -293,6 +297,7 @@ macro_rules! registry {
                 let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
+                    ProviderConfig::Router(ref r) => r.build_provider(options),
                 }
             }
 
@@ -306,9 +311,16 @@ macro_rules! registry {
                             provider: from_map(rest)?,
                         })),
                     )*
+                    crate::router::ID => Ok(ProviderConfig::Router(Box::new(
+                        crate::router::RouterConfig::from_parts(common, rest)?,
+                    ))),
                     other => Err(Error::config(
                         "provider",
-                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                        format!(
+                            "`{other}` is not one of {}, {}",
+                            provider_ids().join(", "),
+                            crate::router::ID
+                        ),
                     )),
                 }
             }
@@ -427,7 +439,10 @@ impl ProviderConfig {
         })
     }
 
-    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+    pub(crate) fn from_map(
+        mut map: Map<String, Value>,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, Error> {
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -513,7 +528,7 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
 
 /// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
 /// so a secret put under the wrong key is never echoed.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
         return message.to_owned();
     }

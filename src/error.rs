@@ -526,6 +526,13 @@ impl Error {
         self
     }
 
+    /// Replaces the message with otpkit's own wording (the router's account of the members it
+    /// tried), keeping everything else.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = message.into();
+        self
+    }
+
     /// Sets the underlying cause.
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));

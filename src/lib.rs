@@ -62,6 +62,7 @@ pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod retry;
+pub mod router;
 pub mod seal;
 pub mod secret;
 
@@ -87,6 +88,7 @@ pub use provider::{
 };
 pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use router::Router;
 pub use seal::SealKey;
 pub use secret::Secret;
 

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use wiremock::MockServer;
 
 /// The example binary, built by `cargo test` along with the test targets (built here otherwise).
-fn cli_binary() -> PathBuf {
+pub(crate) fn cli_binary() -> PathBuf {
     let deps = std::env::current_exe().expect("test binary path");
     let dir = deps.parent().and_then(Path::parent).expect("target dir");
     let binary = dir

@@ -2,6 +2,8 @@
 
 #[path = "../examples/support/local_server.rs"]
 mod local_server;
+#[path = "../examples/support/signup_app.rs"]
+mod signup_app;
 mod table;
 
 mod accept;
@@ -15,10 +17,12 @@ mod portability;
 mod properties;
 mod replay;
 mod retries;
+mod router;
 mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
 mod secrets;
+mod signup_service;
 mod tls;
 mod transport;
 mod validation;
