@@ -15,6 +15,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
+use crate::mask::Redactor;
 use crate::recipient::Recipient;
 use crate::retry::{RetryPolicy, RetrySafety};
 
@@ -259,13 +260,13 @@ fn masked_url(url: &Url) -> String {
     let mut out = url.origin().ascii_serialization();
     for segment in url.path_segments().into_iter().flatten() {
         out.push('/');
-        let hidden = segment.contains(['+', '%']) || crate::recipient::scrub(segment) != segment;
+        let hidden = segment.contains(['+', '%']) || crate::mask::scrub(segment) != segment;
         out.push_str(if hidden { "***" } else { segment });
     }
     let mut separator = '?';
     for (key, _) in url.query_pairs() {
         out.push(separator);
-        out.push_str(&crate::recipient::scrub(&key));
+        out.push_str(&crate::mask::scrub(&key));
         out.push_str("=***");
         separator = '&';
     }
@@ -360,13 +361,16 @@ pub struct HttpOptions {
     /// (`otpkit::testing::with_timeout`).
     #[cfg(feature = "testing")]
     pub(crate) timeout: Option<Duration>,
-    /// Answers requests in this process instead of sending them (`otpkit::testing`).
+    /// An in-process stand-in for the provider's server, used instead of HTTP: in-process
+    /// fixture replay and the fuzzer run the adapters and the exchange path through it.
     #[cfg(feature = "testing")]
-    pub(crate) in_process: Option<InProcess>,
+    pub(crate) answer: Option<InProcess>,
 }
 
-/// Answers requests without a network: in-process fixture replay (feature `testing`) runs the
-/// adapters and the exchange path through it, with no server and no TLS client.
+/// Answers requests in-process, without HTTP (feature `testing`): how
+/// [`Fixture::replay_in_process`](crate::testing::Fixture::replay_in_process) and
+/// [`fuzz_parsing`](crate::testing::fuzz_parsing) drive every provider's full exchange path,
+/// with no server and no TLS client.
 #[cfg(feature = "testing")]
 #[derive(Clone)]
 pub(crate) struct InProcess(pub(crate) Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>);
@@ -387,7 +391,7 @@ impl Default for HttpOptions {
             #[cfg(feature = "testing")]
             timeout: None,
             #[cfg(feature = "testing")]
-            in_process: None,
+            answer: None,
         }
     }
 }
@@ -504,7 +508,7 @@ impl Clients {
     /// expensive part) done now, when the provider is built, not on its first call.
     fn new(connect_timeout: Duration, options: &HttpOptions) -> Result<Self, Error> {
         #[cfg(feature = "testing")]
-        if let Some(answer) = &options.in_process {
+        if let Some(answer) = &options.answer {
             return Ok(Clients::InProcess(answer.clone()));
         }
         if let Some(client) = &options.client {
@@ -597,9 +601,22 @@ pub struct Transport {
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
+    /// Hides the provider's configured secrets in every error the exchange returns.
+    redactor: Arc<Redactor>,
 }
 
 impl Transport {
+    /// Uses `redactor` on every error this transport returns.
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Arc::new(redactor);
+        self
+    }
+
+    /// The redactor applied to every error this transport returns.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// A transport with these timeouts and options: the options' client if they bring one,
     /// otherwise clients of its own for this connect timeout (one per tokio runtime that uses
     /// it). TLS set-up problems surface here, not on the first call.
@@ -615,6 +632,7 @@ impl Transport {
             timeout,
             max_body_bytes: options.max_body_bytes,
             retry: options.retry.clone(),
+            redactor: Arc::default(),
         })
     }
 
@@ -655,7 +673,9 @@ impl Transport {
                 };
                 let error = match outcome {
                     Ok(value) => return Ok(value),
-                    Err(e) => e.in_context(call.provider, call.operation),
+                    Err(e) => e
+                        .in_context(call.provider, call.operation)
+                        .sealed(&self.redactor),
                 };
                 match self
                     .retry
