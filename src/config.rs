@@ -276,10 +276,13 @@ macro_rules! registry {
             }
 
             /// The provider's configured secret values (see [`ProviderSettings::secrets`]): the
-            /// handle key's material and what redaction hides.
+            /// handle key's material and what redaction hides; a router's are its members'.
             #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by replay and the fuzzer
             pub(crate) fn secrets(&self) -> Vec<Secret> {
                 match *self {
+                    ProviderConfig::Router(ref r) => {
+                        r.members.iter().flat_map(|m| m.config.secrets()).collect()
+                    }
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
                 }
             }
