@@ -5,6 +5,7 @@
 //! table-testable and fuzzable without a server.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
@@ -13,7 +14,9 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::record::{Capture, Input, Outcome, Recording};
 use crate::retry::RetrySafety;
+use crate::secret::Secret;
 
 /// One provider's wire format: a pure `build_*` and `parse_*` per operation.
 ///
@@ -102,6 +105,8 @@ pub struct Client<A> {
     adapter: A,
     transport: Transport,
     capabilities: Capabilities,
+    /// Where exchanges are recorded, when [`HttpOptions::record_to`] asked for it.
+    recording: Option<Arc<Recording>>,
 }
 
 impl<A: Adapter> Client<A> {
@@ -112,6 +117,33 @@ impl<A: Adapter> Client<A> {
             adapter,
             transport,
             capabilities,
+            recording: None,
+        }
+    }
+
+    /// Records this client's exchanges if `options` name a folder (see [`crate::record`]),
+    /// with `secrets` (the provider's configured credentials) scrubbed out.
+    pub(crate) fn recording(
+        mut self,
+        options: &HttpOptions,
+        secrets: impl FnOnce() -> Vec<Secret>,
+    ) -> Self {
+        if let Some(dir) = &options.record {
+            let source = options.config_source.as_ref();
+            self.recording = Some(Arc::new(Recording::new(dir, A::ID, source, &secrets())));
+        }
+        self
+    }
+
+    /// A place for the exchange of one operation, when recording.
+    fn capture(&self) -> Option<Capture> {
+        self.recording.as_ref().map(|_| Capture::default())
+    }
+
+    /// Records one operation, when recording (never fails the call).
+    fn record(&self, capture: Option<Capture>, input: Input<'_>, outcome: Outcome<'_>) {
+        if let (Some(recording), Some(capture)) = (&self.recording, capture) {
+            recording.record(input, capture, outcome);
         }
     }
 
@@ -147,13 +179,36 @@ impl<A: Adapter> Client<A> {
         request: &HttpRequest,
         parse: impl Fn(&HttpResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.call_captured(operation, safety, recipient, request, parse, None)
+            .await
+    }
+
+    /// [`Client::call`], keeping the answer in `capture` for the recorder.
+    async fn call_captured<T>(
+        &self,
+        operation: &'static str,
+        safety: RetrySafety,
+        recipient: Option<&crate::Recipient>,
+        request: &HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+        capture: Option<&Capture>,
+    ) -> Result<T, Error> {
         let call = Call {
             provider: A::ID,
             operation,
             recipient,
             safety,
         };
-        self.transport.exchange(call, request, parse).await
+        match capture {
+            None => self.transport.exchange(call, request, parse).await,
+            Some(capture) => {
+                let keep = |response: &HttpResponse| {
+                    capture.keep(request, response);
+                    parse(response)
+                };
+                self.transport.exchange(call, request, keep).await
+            }
+        }
     }
 
     /// Sends a code the way `send` does, without asking whether `verify` can check its
@@ -163,11 +218,35 @@ impl<A: Adapter> Client<A> {
         &self,
         request: &SendRequest,
     ) -> Result<SendReceipt, Error> {
+        self.send_recorded(request, "send_code").await
+    }
+
+    /// Sends, recording the exchange as `operation` when recording.
+    async fn send_recorded(
+        &self,
+        request: &SendRequest,
+        operation: &'static str,
+    ) -> Result<SendReceipt, Error> {
+        let capture = self.capture();
+        let outcome = self.send_unchecked(request, capture.as_ref()).await;
+        self.record(
+            capture,
+            Input::Send(request, operation),
+            Outcome::Receipt(&outcome),
+        );
+        outcome
+    }
+
+    async fn send_unchecked(
+        &self,
+        request: &SendRequest,
+        capture: Option<&Capture>,
+    ) -> Result<SendReceipt, Error> {
         let context = |e: Error| e.in_context(A::ID, "send");
         request.validate().map_err(context)?;
         self.capabilities.check_reach(request).map_err(context)?;
         let http = self.adapter.build_send(request).map_err(context)?;
-        self.call(
+        self.call_captured(
             "send",
             RetrySafety::NotOnceSent,
             Some(&request.recipient),
@@ -177,6 +256,7 @@ impl<A: Adapter> Client<A> {
                 receipt.verification = receipt.verification.with_member(request.member.clone());
                 check_receipt(receipt)
             },
+            capture,
         )
         .await
     }
@@ -224,28 +304,66 @@ impl<A: Adapter> OtpProvider for Client<A> {
         self.capabilities
             .check_send(request)
             .map_err(|e| e.in_context(A::ID, "send"))?;
-        self.send_for_own_flow(request).await
+        self.send_recorded(request, "send").await
     }
+
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
+        let capture = self.capture();
+        let outcome = self.verify_inner(handle, code, capture.as_ref()).await;
+        self.record(
+            capture,
+            Input::Verify(handle, code),
+            Outcome::Verified(&outcome),
+        );
+        outcome
+    }
+
+    async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
+        let capture = self.capture();
+        let outcome = self.resend_inner(handle, capture.as_ref()).await;
+        self.record(capture, Input::Resend(handle), Outcome::Receipt(&outcome));
+        outcome
+    }
+
+    async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
+        let capture = self.capture();
+        let outcome = self.status_inner(handle, capture.as_ref()).await;
+        self.record(capture, Input::Status(handle), Outcome::Status(&outcome));
+        outcome
+    }
+}
+
+impl<A: Adapter> Client<A> {
+    async fn verify_inner(
+        &self,
+        handle: &Verification,
+        code: &str,
+        capture: Option<&Capture>,
+    ) -> Result<Verified, Error> {
         let context = |e: Error| e.in_context(A::ID, "verify");
         self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self.adapter.build_verify(handle, &code).map_err(context)?;
-        self.call(
+        self.call_captured(
             "verify",
             RetrySafety::WhenRefused,
             Some(handle.recipient()),
             &http,
             |response| self.adapter.parse_verify(handle, response),
+            capture,
         )
         .await
     }
 
-    async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
+    async fn resend_inner(
+        &self,
+        handle: &Verification,
+        capture: Option<&Capture>,
+    ) -> Result<SendReceipt, Error> {
         let context = |e: Error| e.in_context(A::ID, "resend");
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_resend(handle).map_err(context)?;
-        self.call(
+        self.call_captured(
             "resend",
             RetrySafety::NotOnceSent,
             Some(handle.recipient()),
@@ -256,20 +374,26 @@ impl<A: Adapter> OtpProvider for Client<A> {
                 receipt.verification = receipt.verification.with_member(member);
                 check_receipt(receipt)
             },
+            capture,
         )
         .await
     }
 
-    async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
+    async fn status_inner(
+        &self,
+        handle: &Verification,
+        capture: Option<&Capture>,
+    ) -> Result<StatusReport, Error> {
         let context = |e: Error| e.in_context(A::ID, "status");
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_status(handle).map_err(context)?;
-        self.call(
+        self.call_captured(
             "status",
             RetrySafety::Idempotent,
             Some(handle.recipient()),
             &http,
             |response| self.adapter.parse_status(handle, response),
+            capture,
         )
         .await
     }

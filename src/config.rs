@@ -16,6 +16,7 @@ use crate::adapter::{Adapter, Client};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
+use crate::secret::Secret;
 
 /// The keys every provider accepts (contract §2).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,6 +164,11 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// Checks the provider's own keys and makes its adapter for `base_url`.
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
+    /// Every configured secret value, plus any value derived from them that travels on the
+    /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back.
+    fn secrets(&self) -> Vec<Secret>;
+
     /// Checks every value (the common keys first) and builds the typed client.
     fn build(
         &self,
@@ -171,7 +177,9 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     ) -> Result<Client<Self::Adapter>, Error> {
         let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
         let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+        let client =
+            Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
+        Ok(client.recording(options, || self.secrets()))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -192,6 +200,8 @@ pub struct Settings<T> {
     pub common: CommonConfig,
     /// The provider's own keys.
     pub provider: T,
+    /// The config as it was read (JSON), for the recorder's fixture files.
+    pub(crate) source: Option<Secret>,
 }
 
 macro_rules! registry {
@@ -248,10 +258,31 @@ macro_rules! registry {
 
             /// Checks every value and builds the provider with the given HTTP options.
             pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
-                let _ = options;
+                let recorded;
+                let options = match (&options.record, self.source()) {
+                    (Some(_), Some(source)) => {
+                        recorded = options.clone().config_source(source.clone());
+                        &recorded
+                    }
+                    _ => options,
+                };
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
                 }
+            }
+
+            /// The config as it was read, for the recorder.
+            fn source(&self) -> Option<&Secret> {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.source.as_ref(), )*
+                }
+            }
+
+            fn with_source(mut self, source: Secret) -> Self {
+                match self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref mut s) => s.source = Some(source), )*
+                }
+                self
             }
 
             fn from_parts(id: &str, common: CommonConfig, rest: Map<String, Value>) -> Result<Self, Error> {
@@ -262,6 +293,7 @@ macro_rules! registry {
                         stringify!($module) => Ok(ProviderConfig::$variant(Settings {
                             common,
                             provider: from_map(rest)?,
+                            source: None,
                         })),
                     )*
                     other => Err(Error::config(
@@ -386,6 +418,8 @@ impl ProviderConfig {
     }
 
     fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+        // Kept (as a secret: it holds the credentials) for the recorder's fixture files.
+        let source = Secret::new(Value::Object(map.clone()).to_string());
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -408,7 +442,9 @@ impl ProviderConfig {
             }
         }
         let common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
-        Self::from_parts(&provider, common, map).map_err(|e| rename_keys(e, name))
+        Self::from_parts(&provider, common, map)
+            .map(|config| config.with_source(source))
+            .map_err(|e| rename_keys(e, name))
     }
 }
 

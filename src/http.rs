@@ -355,6 +355,11 @@ pub struct HttpOptions {
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
+    /// A folder to write every exchange into as a scrubbed fixture file (see
+    /// [`crate::record`]); `None`, the default, records nothing.
+    pub record: Option<std::path::PathBuf>,
+    /// The config as it was read, for the recorder (set by `ProviderConfig::build_with`).
+    pub(crate) config_source: Option<crate::Secret>,
 }
 
 impl Default for HttpOptions {
@@ -363,6 +368,8 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            record: None,
+            config_source: None,
         }
     }
 }
@@ -383,6 +390,25 @@ impl HttpOptions {
     /// Caps response bodies at this many bytes.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// Records every exchange of the providers built with these options into `dir`, one
+    /// scrubbed fixture file each (see [`crate::record`]). A folder that cannot be written is
+    /// logged and never fails a call.
+    ///
+    /// ```no_run
+    /// let options = otpkit::HttpOptions::default().record_to("fixtures/recorded");
+    /// let provider = otpkit::ProviderConfig::from_env()?.build_with(&options)?;
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
+    pub fn record_to(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.record = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn config_source(mut self, source: crate::Secret) -> Self {
+        self.config_source = Some(source);
         self
     }
 }

@@ -58,6 +58,7 @@ pub mod http;
 pub mod parse;
 pub mod provider;
 pub mod random;
+pub mod record;
 pub mod recipient;
 pub mod retry;
 pub mod seal;

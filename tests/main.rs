@@ -8,6 +8,7 @@ mod cli;
 mod faults;
 mod generic_manage;
 mod properties;
+mod record;
 mod replay;
 mod retries;
 mod sandbox_flow;

@@ -169,6 +169,10 @@ impl ProviderSettings for Config {
     type Adapter = HyperVergeAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.app_id.clone(), self.app_key.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<HyperVergeAdapter, Error> {
         let headers = header_map(&[
             ("appid", "app_id", self.app_id.expose(), true),

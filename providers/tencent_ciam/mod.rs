@@ -189,6 +189,19 @@ impl ProviderSettings for Config {
     type Adapter = TencentCiamAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
+    /// The two credentials and the `id:secret` pair of the Basic header, url-encoded as sent
+    /// and raw (the header value is its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
+        let encoded = |v: &str| byte_serialize(v.as_bytes()).collect::<String>();
+        vec![
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            Secret::new(format!("{id}:{secret}")),
+            Secret::new(format!("{}:{}", encoded(id), encoded(secret))),
+        ]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<TencentCiamAdapter, Error> {
         check_header_value("client_id", self.client_id.expose())?;
         check_header_value("client_secret", self.client_secret.expose())?;

@@ -70,6 +70,10 @@ impl ProviderSettings for Config {
     type Adapter = ThaaigroupAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.client_id.clone(), self.client_secret.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
         let headers = header_map(&[
             ("x-client-id", "client_id", self.client_id.expose(), true),

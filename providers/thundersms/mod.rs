@@ -175,6 +175,10 @@ impl ProviderSettings for Config {
     type Adapter = ThunderSmsAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.token.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         // Checked on its own: behind `Bearer ` a blank token would still make a header.
         check_header_value("token", self.token.expose())?;
