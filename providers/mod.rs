@@ -10,6 +10,8 @@ use crate::descriptor::Descriptor;
 pub mod generic;
 #[cfg(feature = "hyperverge")]
 pub mod hyperverge;
+#[cfg(feature = "testing")]
+pub mod mock;
 #[cfg(feature = "tencent-ciam")]
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]
@@ -17,7 +19,8 @@ pub mod thaaigroup;
 #[cfg(feature = "thundersms")]
 pub mod thundersms;
 
-/// Every provider compiled into this build, in the contract's order.
+/// Every provider compiled into this build, in the contract's order, then the in-memory mock
+/// when the `testing` feature is on.
 ///
 /// ```
 /// let ids: Vec<&str> = otpkit::providers::descriptors().iter().map(|d| d.id).collect();
@@ -35,6 +38,8 @@ pub fn descriptors() -> &'static [&'static Descriptor] {
         &thundersms::DESCRIPTOR,
         #[cfg(feature = "tencent-ciam")]
         &tencent_ciam::DESCRIPTOR,
+        #[cfg(feature = "testing")]
+        &mock::DESCRIPTOR,
     ]
 }
 
@@ -67,7 +72,13 @@ mod tests {
             .expect("README has the table's start marker")
             + START.len();
         let end = readme.find(END).expect("README has the table's end marker");
-        let table = capability_table(super::descriptors());
+        // The mock (feature `testing`) is documented in the README's testing guide instead.
+        let real: Vec<_> = super::descriptors()
+            .iter()
+            .copied()
+            .filter(|d| d.feature != "testing")
+            .collect();
+        let table = capability_table(&real);
         if std::env::var_os("OTPKIT_WRITE_README").is_some() {
             let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
             std::fs::write(path, updated).unwrap();

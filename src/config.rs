@@ -312,6 +312,7 @@ registry! {
     "tencent-ciam" => TencentCiam(tencent_ciam),
     "thundersms" => ThunderSms(thundersms),
     "hyperverge" => HyperVerge(hyperverge),
+    "testing" => Mock(mock),
 }
 
 impl ProviderConfig {

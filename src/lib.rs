@@ -67,6 +67,8 @@ pub mod secret;
 #[path = "../providers/mod.rs"]
 pub mod providers;
 
+#[cfg(any(feature = "testing", feature = "sandbox"))]
+pub mod magic;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "testing")]

@@ -67,7 +67,45 @@ pub fn status_error(response: &HttpResponse, body: &Map<String, Value>) -> Error
     if fields.is_empty() {
         error
     } else {
-        Error::from_provider(ErrorKind::InvalidRequest, &message).with_fields(fields)
+        Error::from_provider(validation_kind(&fields), &message).with_fields(fields)
+    }
+}
+
+/// The kind of a validation failure: `invalid_recipient` when every refused field is the
+/// recipient (`email`, `phone`, `mobileNumber`, `recipient.to`, …; contract §3, "same question,
+/// same kind"), `invalid_request` otherwise.
+///
+/// ```
+/// use otpkit::{parse::validation_kind, ErrorKind};
+///
+/// assert_eq!(validation_kind(&["email".into()]), ErrorKind::InvalidRecipient);
+/// assert_eq!(validation_kind(&["channels.0.recipient.to".into()]), ErrorKind::InvalidRecipient);
+/// assert_eq!(validation_kind(&["email".into(), "purpose".into()]), ErrorKind::InvalidRequest);
+/// ```
+pub fn validation_kind(fields: &[String]) -> ErrorKind {
+    const RECIPIENT_FIELDS: [&str; 8] = [
+        "email",
+        "phone",
+        "phone_number",
+        "phonenumber",
+        "mobile",
+        "mobilenumber",
+        "recipient",
+        "msisdn",
+    ];
+    let names_recipient = |field: &String| {
+        let lower = field.to_ascii_lowercase();
+        RECIPIENT_FIELDS.contains(&lower.as_str())
+            || lower.ends_with("recipient.to")
+            || lower
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| RECIPIENT_FIELDS.contains(&last))
+    };
+    if !fields.is_empty() && fields.iter().all(names_recipient) {
+        ErrorKind::InvalidRecipient
+    } else {
+        ErrorKind::InvalidRequest
     }
 }
 

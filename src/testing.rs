@@ -48,6 +48,8 @@ use crate::http::{build_client, HttpOptions, DEFAULT_CONNECT_TIMEOUT};
 use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
 use crate::recipient::Recipient;
 
+pub use crate::providers::mock::{MockProvider, SentMessage};
+
 /// One recorded exchange.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

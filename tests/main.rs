@@ -7,6 +7,7 @@ mod table;
 mod cli;
 mod faults;
 mod generic_manage;
+mod magic;
 mod properties;
 mod record;
 mod replay;
