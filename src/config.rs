@@ -235,10 +235,16 @@ macro_rules! registry {
             )*
         }
 
-        /// The provider ids compiled into this build (one cargo feature each), in the
-        /// contract's order (see [`crate::providers::descriptors`]).
+        /// The ids of the vendors' providers compiled into this build (one cargo feature
+        /// each), in the contract's order (see [`crate::providers::descriptors`]). The in-memory
+        /// mock of the `testing` feature is registered too (`provider = "mock"`) but is no
+        /// vendor, so it is not listed.
         pub fn provider_ids() -> Vec<&'static str> {
-            crate::providers::descriptors().iter().map(|d| d.id).collect()
+            crate::providers::descriptors()
+                .iter()
+                .filter(|d| d.feature != "testing")
+                .map(|d| d.id)
+                .collect()
         }
 
         impl ProviderConfig {

@@ -61,15 +61,39 @@ pub struct MagicRecipient {
 
 /// The table (see the [module documentation](self)).
 pub const MAGIC_RECIPIENTS: [MagicRecipient; 6] = [
-    row(MagicOutcome::Unavailable, "magic-unavailable@example.com", "555001"),
-    row(MagicOutcome::QuotaExceeded, "magic-quota@example.com", "555002"),
-    row(MagicOutcome::RateLimited, "magic-rate-limited@example.com", "555003"),
-    row(MagicOutcome::InvalidRecipient, "magic-invalid@example.com", "555004"),
+    row(
+        MagicOutcome::Unavailable,
+        "magic-unavailable@example.com",
+        "555001",
+    ),
+    row(
+        MagicOutcome::QuotaExceeded,
+        "magic-quota@example.com",
+        "555002",
+    ),
+    row(
+        MagicOutcome::RateLimited,
+        "magic-rate-limited@example.com",
+        "555003",
+    ),
+    row(
+        MagicOutcome::InvalidRecipient,
+        "magic-invalid@example.com",
+        "555004",
+    ),
     row(MagicOutcome::Slow, "magic-slow@example.com", "555005"),
-    row(MagicOutcome::NeverVerified, "magic-never-verified@example.com", "555006"),
+    row(
+        MagicOutcome::NeverVerified,
+        "magic-never-verified@example.com",
+        "555006",
+    ),
 ];
 
-const fn row(outcome: MagicOutcome, email: &'static str, phone_suffix: &'static str) -> MagicRecipient {
+const fn row(
+    outcome: MagicOutcome,
+    email: &'static str,
+    phone_suffix: &'static str,
+) -> MagicRecipient {
     MagicRecipient {
         outcome,
         email,
@@ -196,6 +220,9 @@ mod tests {
             let encoded = format!("email={}", row.email.replace('@', "%40"));
             assert_eq!(magic_in_text(&encoded), Some(outcome));
         }
-        assert_eq!(magic_in_text(r#"{"email": "jane@example.com", "otp": "555001"}"#), None);
+        assert_eq!(
+            magic_in_text(r#"{"email": "jane@example.com", "otp": "555001"}"#),
+            None
+        );
     }
 }

@@ -67,22 +67,25 @@ pub fn status_error(response: &HttpResponse, body: &Map<String, Value>) -> Error
     if fields.is_empty() {
         error
     } else {
-        Error::from_provider(validation_kind(&fields), &message).with_fields(fields)
+        Error::from_provider(validation_kind(body), &message).with_fields(fields)
     }
 }
 
-/// The kind of a validation failure: `invalid_recipient` when every refused field is the
-/// recipient (`email`, `phone`, `mobileNumber`, `recipient.to`, …; contract §3, "same question,
-/// same kind"), `invalid_request` otherwise.
+/// The kind of a Laravel-style validation body: `invalid_recipient` when every refused field is
+/// the recipient (`email`, `phone`, `mobileNumber`, `recipient.to`, …) and none was refused for
+/// being absent (contract §3, "same question, same kind": the provider refused the address),
+/// `invalid_request` otherwise.
 ///
 /// ```
 /// use otpkit::{parse::validation_kind, ErrorKind};
 ///
-/// assert_eq!(validation_kind(&["email".into()]), ErrorKind::InvalidRecipient);
-/// assert_eq!(validation_kind(&["channels.0.recipient.to".into()]), ErrorKind::InvalidRecipient);
-/// assert_eq!(validation_kind(&["email".into(), "purpose".into()]), ErrorKind::InvalidRequest);
+/// let kind = |text: &str| validation_kind(&serde_json::from_str(text).unwrap());
+/// assert_eq!(kind(r#"{"errors": {"email": ["must be a valid email"]}}"#), ErrorKind::InvalidRecipient);
+/// assert_eq!(kind(r#"{"errors": {"channels.0.recipient.to": ["invalid"]}}"#), ErrorKind::InvalidRecipient);
+/// assert_eq!(kind(r#"{"errors": {"email": ["The email field is required."]}}"#), ErrorKind::InvalidRequest);
+/// assert_eq!(kind(r#"{"errors": {"email": ["bad"], "purpose": ["bad"]}}"#), ErrorKind::InvalidRequest);
 /// ```
-pub fn validation_kind(fields: &[String]) -> ErrorKind {
+pub fn validation_kind(body: &Map<String, Value>) -> ErrorKind {
     const RECIPIENT_FIELDS: [&str; 8] = [
         "email",
         "phone",
@@ -102,7 +105,20 @@ pub fn validation_kind(fields: &[String]) -> ErrorKind {
                 .next()
                 .is_some_and(|last| RECIPIENT_FIELDS.contains(&last))
     };
-    if !fields.is_empty() && fields.iter().all(names_recipient) {
+    let Some(Value::Object(errors)) = body.get("errors") else {
+        return ErrorKind::InvalidRequest;
+    };
+    let missing = |messages: &Value| {
+        messages
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("required")
+    };
+    let refused_recipient = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|(field, messages)| names_recipient(field) && !missing(messages));
+    if refused_recipient {
         ErrorKind::InvalidRecipient
     } else {
         ErrorKind::InvalidRequest

@@ -268,7 +268,10 @@ impl Recording {
                 }
                 if let Some(tokens) = &verified.tokens {
                     scrub.identifier(tokens.access_token.expose());
-                    for token in [&tokens.refresh_token, &tokens.id_token].into_iter().flatten() {
+                    for token in [&tokens.refresh_token, &tokens.id_token]
+                        .into_iter()
+                        .flatten()
+                    {
                         scrub.identifier(token.expose());
                     }
                 }
@@ -403,9 +406,7 @@ fn placeholders(
 ) {
     match value {
         Value::String(text) if secrets.contains(&text.as_str()) => {
-            names
-                .entry(text.clone())
-                .or_insert_with(|| key.to_owned());
+            names.entry(text.clone()).or_insert_with(|| key.to_owned());
             *text = format!("{{{{{}}}}}", names[text.as_str()]);
         }
         Value::Number(n) if secrets.contains(&n.to_string().as_str()) => {
@@ -457,7 +458,11 @@ fn send_input(request: &SendRequest) -> Map<String, Value> {
     if let Some(ip) = request.end_user_ip {
         // An end user's address identifies a person as much as a phone number: a documentation
         // address (RFC 5737 / 3849) of the same family stands in.
-        let fake = if ip.is_ipv4() { "192.0.2.1" } else { "2001:db8::1" };
+        let fake = if ip.is_ipv4() {
+            "192.0.2.1"
+        } else {
+            "2001:db8::1"
+        };
         input.insert("end_user_ip".into(), json!(fake));
     }
     if let Some(reference) = &request.reference {
@@ -926,7 +931,12 @@ mod tests {
             Secret::new("s3cr3t-value"),
             Secret::new("key-1234:s3cr3t-value"),
         ];
-        Recording::new(Path::new("/nonexistent"), "generic", Some(&source), &secrets)
+        Recording::new(
+            Path::new("/nonexistent"),
+            "generic",
+            Some(&source),
+            &secrets,
+        )
     }
 
     #[test]

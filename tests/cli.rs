@@ -336,7 +336,10 @@ async fn record_writes_a_scrubbed_scenario_across_runs() {
     let phone = "+919823456701";
     let (config_for_send, record_for_send) = (config.clone(), record.clone());
     let (code, out, _) = tokio::task::spawn_blocking(move || {
-        run(&config_for_send, &["--record", &record_for_send, "send", phone])
+        run(
+            &config_for_send,
+            &["--record", &record_for_send, "send", phone],
+        )
     })
     .await
     .unwrap();
@@ -370,7 +373,10 @@ async fn record_writes_a_scrubbed_scenario_across_runs() {
         Some(&json!(fixtures[0].name()))
     );
     let outcomes = otpkit::testing::replay_scenario(&recorded).await.unwrap();
-    assert!(outcomes.iter().all(|o| o["ok"] == json!(true)), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o["ok"] == json!(true)),
+        "{outcomes:?}"
+    );
     let token = sandbox.config_json("thundersms").unwrap()["token"]
         .as_str()
         .unwrap()

@@ -16,9 +16,14 @@ fn phone_for(caps: &Capabilities) -> Option<&'static str> {
         return None;
     }
     let reaches = |phone: &str| caps.reaches(&phone.parse().unwrap());
-    ["+14155550123", "+919876543210", "+8613812345678", "+5511999888777"]
-        .into_iter()
-        .find(|p| reaches(p))
+    [
+        "+14155550123",
+        "+919876543210",
+        "+8613812345678",
+        "+5511999888777",
+    ]
+    .into_iter()
+    .find(|p| reaches(p))
 }
 
 /// What a magic recipient produced, for comparison.
@@ -116,8 +121,7 @@ async fn magic_recipients_agree_between_the_mock_and_every_sandbox_provider() {
                 .await;
                 let on_mock = try_one(&mock, &|r| mock.last_code(r), &recipient, &purpose).await;
                 assert_eq!(
-                    on_sandbox,
-                    on_mock,
+                    on_sandbox, on_mock,
                     "{} and the mock disagree on {outcome} ({recipient})",
                     descriptor.id
                 );

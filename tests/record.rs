@@ -166,7 +166,8 @@ async fn every_provider_records_a_run_that_replays_and_holds_nothing_personal() 
         let resent = provider.resend(&handle).await;
         // A resend refused before any request (no resend call, or too early by the handle) is
         // not an exchange, so it is not recorded.
-        let resend_made_a_request = !matches!(&resent, Err(e) if e.request_sent() == Some(false) || e.status().is_none());
+        let resend_made_a_request =
+            !matches!(&resent, Err(e) if e.request_sent() == Some(false) || e.status().is_none());
         if resend_made_a_request {
             live.push(summary(&resent));
         }

@@ -141,13 +141,13 @@ async fn burned_and_expired_codes_are_rejections() {
 fn expected_kind(provider: &str, failure: Failure) -> ErrorKind {
     match (provider, failure) {
         ("hyperverge", Failure::Cooldown) => ErrorKind::RateLimited,
-        ("hyperverge", Failure::QuotaExceeded) => ErrorKind::Forbidden,
         ("generic" | "thundersms" | "tencent_ciam", Failure::Cooldown) => ErrorKind::RateLimited,
         (_, Failure::Cooldown) => ErrorKind::Cooldown,
         (_, Failure::QuotaExceeded) => ErrorKind::QuotaExceeded,
         (_, Failure::RateLimited) => ErrorKind::RateLimited,
         (_, Failure::ServerError) => ErrorKind::Unavailable,
         (_, Failure::BadCredentials) => ErrorKind::InvalidCredentials,
+        (_, Failure::InvalidRecipient) => ErrorKind::InvalidRecipient,
         (_, Failure::HtmlPage) => ErrorKind::UnexpectedResponse,
         (_, Failure::Hang) => ErrorKind::Timeout,
         (_, _) => ErrorKind::UnexpectedResponse,

@@ -910,9 +910,11 @@ fn forced_status(provider: &str, failure: Failure) -> u16 {
         (_, Failure::BadCredentials) => 401,
         ("tencent_ciam", Failure::ServerError) => 503,
         (_, Failure::ServerError) => 500,
+        ("thaaigroup" | "thundersms", Failure::InvalidRecipient) => 422,
+        (_, Failure::InvalidRecipient) => 400,
+        ("tencent_ciam", Failure::RateLimited) => 429,
         ("tencent_ciam", _) => 400,
-        ("hyperverge", Failure::QuotaExceeded) => 403,
-        ("generic" | "thundersms", Failure::QuotaExceeded) => 402,
+        ("hyperverge" | "generic" | "thundersms", Failure::QuotaExceeded) => 402,
         _ => 429,
     }
 }

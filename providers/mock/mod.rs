@@ -258,7 +258,7 @@ impl MockProvider {
     pub fn last_code(&self, recipient: &str) -> Option<String> {
         let recipient = Recipient::parse(recipient).ok()?;
         let state = self.lock();
-        let reference = state.last.get(recipient.as_str())?;
+        let reference = state.last.get(&key(&recipient))?;
         let issued = state.issued.get(reference)?;
         (!issued.hidden).then(|| issued.code.expose().to_owned())
     }
@@ -317,7 +317,7 @@ impl MockProvider {
     ) -> Result<(String, Instant), Error> {
         let now = Instant::now();
         let mut state = self.lock();
-        if let Some(last) = state.last_sent.get(recipient.as_str()) {
+        if let Some(last) = state.last_sent.get(&key(recipient)) {
             let ready = *last + self.cooldown;
             if now < ready {
                 return Err(Error::new(
@@ -345,10 +345,8 @@ impl MockProvider {
                 hidden,
             },
         );
-        state
-            .last
-            .insert(recipient.as_str().to_owned(), reference.clone());
-        state.last_sent.insert(recipient.as_str().to_owned(), now);
+        state.last.insert(key(recipient), reference.clone());
+        state.last_sent.insert(key(recipient), now);
         state.sent.push(SentMessage {
             operation,
             recipient: recipient.masked(),
@@ -384,12 +382,15 @@ impl MockProvider {
         if handle.provider() != ID {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
-                format!("this handle was issued by `{}`, not `{ID}`", handle.provider()),
+                format!(
+                    "this handle was issued by `{}`, not `{ID}`",
+                    handle.provider()
+                ),
             ));
         }
-        handle.reference().ok_or_else(|| {
-            Error::new(ErrorKind::InvalidRequest, "the handle has no reference")
-        })
+        handle
+            .reference()
+            .ok_or_else(|| Error::new(ErrorKind::InvalidRequest, "the handle has no reference"))
     }
 
     async fn send_inner(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
@@ -449,10 +450,8 @@ impl MockProvider {
         if issued.code.expose() != code.expose() {
             issued.wrong += 1;
             let left = self.max_attempts.saturating_sub(issued.wrong);
-            return Err(
-                Error::new(ErrorKind::InvalidCode, "the code is wrong")
-                    .with_attempts_remaining(left),
-            );
+            return Err(Error::new(ErrorKind::InvalidCode, "the code is wrong")
+                .with_attempts_remaining(left));
         }
         issued.used = true;
         Ok(Verified::new(ID))
@@ -525,6 +524,11 @@ impl MockProvider {
         };
         Ok(StatusReport::new(word))
     }
+}
+
+/// A recipient as the mock files it: addresses in any case are one.
+fn key(recipient: &Recipient) -> String {
+    recipient.as_str().to_ascii_lowercase()
 }
 
 /// An error of `kind`, as a provider would answer it: a throttle names its wait.
@@ -747,7 +751,11 @@ mod tests {
     #[tokio::test]
     async fn codes_burn_after_the_attempts_and_expire() {
         let mock = MockProvider::new().max_attempts(1).cooldown(Duration::ZERO);
-        let handle = mock.send(&request("a@example.com")).await.unwrap().verification;
+        let handle = mock
+            .send(&request("a@example.com"))
+            .await
+            .unwrap()
+            .verification;
         let code = mock.last_code("A@example.com").unwrap();
         assert!(mock.verify(&handle, "00000000").await.is_err());
         assert_eq!(
@@ -755,7 +763,11 @@ mod tests {
             ErrorKind::TooManyAttempts
         );
         let mock = MockProvider::new().code_ttl(Duration::ZERO);
-        let handle = mock.send(&request("b@example.com")).await.unwrap().verification;
+        let handle = mock
+            .send(&request("b@example.com"))
+            .await
+            .unwrap()
+            .verification;
         let code = mock.last_code("b@example.com").unwrap();
         assert_eq!(
             mock.verify(&handle, &code).await.unwrap_err().kind(),
@@ -768,7 +780,10 @@ mod tests {
         let mock = MockProvider::new()
             .with_capabilities(Capabilities::new([Channel::Sms]).phone(Some(vec!["+91".into()])));
         assert_eq!(
-            mock.send(&request("a@example.com")).await.unwrap_err().kind(),
+            mock.send(&request("a@example.com"))
+                .await
+                .unwrap_err()
+                .kind(),
             ErrorKind::Unsupported
         );
         mock.fail_next_send(ErrorKind::RateLimited);

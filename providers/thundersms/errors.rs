@@ -107,7 +107,7 @@ pub(super) fn classify(
             );
             let fields = parse::validation_fields(body);
             let kind = match kind {
-                ErrorKind::InvalidRequest if !fields.is_empty() => parse::validation_kind(&fields),
+                ErrorKind::InvalidRequest if !fields.is_empty() => parse::validation_kind(body),
                 kind => kind,
             };
             let error = Error::from_provider(kind, message.as_deref().unwrap_or(&fallback));
