@@ -652,7 +652,7 @@ impl<'a> Scrubber<'a> {
             }
         }
         self.found.extend(encoded);
-        self.found.sort_by(|a, b| b.from.len().cmp(&a.from.len()));
+        self.found.sort_by_key(|r| std::cmp::Reverse(r.from.len()));
     }
 
     fn text(&self, text: &str) -> String {
