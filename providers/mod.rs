@@ -8,6 +8,14 @@ use crate::descriptor::Descriptor;
 
 #[cfg(feature = "generic")]
 pub mod generic;
+
+/// `Accept: application/json`, as an entry for [`header_map`](crate::http::header_map): every
+/// provider here answers JSON, and says so only to clients that ask for it. A Laravel backend
+/// (Thaaigroup, ThunderSMS) answers its own validation errors and unauthenticated calls with a
+/// redirect to a page otherwise.
+#[allow(dead_code)] // Unused only when every provider feature is off.
+pub(crate) const ACCEPT_JSON: (&str, &str, &str, bool) =
+    ("accept", "accept", "application/json", false);
 #[cfg(feature = "hyperverge")]
 pub mod hyperverge;
 #[cfg(feature = "testing")]

@@ -4,6 +4,7 @@
 mod local_server;
 mod table;
 
+mod accept;
 mod cli;
 mod faults;
 mod generic_manage;
@@ -16,5 +17,6 @@ mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
 mod secrets;
+mod tls;
 mod transport;
 mod validation;

@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for AuthMode {
     }
 }
 
-/// The generic service's keys (contract §2).
+/// The generic service's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -310,13 +310,17 @@ fn auth_headers(config: &Config) -> Result<HeaderMap, Error> {
                     config.api_secret.expose(),
                     true,
                 ),
+                super::ACCEPT_JSON,
             ])
         }
         (AuthMode::Basic, _) => (format!("Basic {}", pair()), "api_key"),
         (AuthMode::Bearer, Some(token)) => (format!("Bearer {}", token.expose()), "bearer_token"),
         (AuthMode::Bearer, None) => (format!("Bearer {}", pair()), "api_key"),
     };
-    header_map(&[("authorization", key, &authorization, true)])
+    header_map(&[
+        ("authorization", key, &authorization, true),
+        super::ACCEPT_JSON,
+    ])
 }
 
 /// The generic service's wire format as pure functions.
@@ -331,7 +335,8 @@ pub struct GenericAdapter {
     /// `POST …/otp/resend`, joined once.
     resend_url: Url,
     app_id: Secret,
-    /// The authentication headers `auth` asks for, checked and prepared once.
+    /// The authentication headers `auth` asks for and `Accept: application/json`, checked and
+    /// prepared once.
     headers: HeaderMap,
     sender: Option<String>,
     channel: Channel,

@@ -128,7 +128,7 @@ impl Lengths {
 /// The longest mobile code lifetime otpkit asks for: one day.
 const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
 
-/// HyperVerge's keys (contract §2).
+/// HyperVerge's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -177,6 +177,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("appid", "app_id", self.app_id.expose(), true),
             ("appkey", "app_key", self.app_key.expose(), true),
+            super::ACCEPT_JSON,
         ])?;
         for (key, value) in [
             ("widget_id", &self.widget_id),

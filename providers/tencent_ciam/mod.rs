@@ -126,7 +126,8 @@ pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/s
 /// The token exchange's grant type for email codes (the parameter table's value).
 pub const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
 
-/// Tencent CIAM's keys (contract §2); `base_url` (the tenant's portal) is required too.
+/// Tencent CIAM's keys (see the crate documentation's [Configuration](crate#configuration)
+/// section); `base_url` (the tenant's portal) is required too.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -212,12 +213,16 @@ impl ProviderSettings for Config {
             basic_authorization(self.client_id.expose(), self.client_secret.expose());
         // Both halves were checked above and base64 after `Basic ` is always header-safe, so
         // this cannot fail; the key is named all the same.
-        let basic = header_map(&[(
-            "authorization",
-            "client_secret",
-            authorization.expose(),
-            true,
-        )])?;
+        let basic = header_map(&[
+            (
+                "authorization",
+                "client_secret",
+                authorization.expose(),
+                true,
+            ),
+            super::ACCEPT_JSON,
+        ])?;
+        let json = header_map(&[super::ACCEPT_JSON])?;
         Ok(TencentCiamAdapter {
             send_url: endpoint(&base_url, "otp/send"),
             token_url: endpoint(&base_url, "oauth2/token"),
@@ -227,6 +232,7 @@ impl ProviderSettings for Config {
             auth_source_id: self.auth_source_id.clone(),
             auto_signup: self.auto_signup,
             basic,
+            json,
         })
     }
 }
@@ -250,8 +256,11 @@ pub struct TencentCiamAdapter {
     auth_source_id: Option<String>,
     auto_signup: Option<bool>,
     /// `Authorization: Basic …` for `/otp/send` and `/reset_user_password` (never the token
-    /// exchange), checked and prepared once.
+    /// exchange), and `Accept: application/json`, checked and prepared once.
     basic: HeaderMap,
+    /// `Accept: application/json` alone, for the token exchange: it answers JSON, errors
+    /// included.
+    json: HeaderMap,
 }
 
 /// `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, form-style percent
@@ -537,7 +546,7 @@ impl Adapter for TencentCiamAdapter {
             otp: code.expose(),
             auto_signup: self.auto_signup,
         };
-        HttpRequest::post_json(self.token_url.clone(), &body)
+        Ok(HttpRequest::post_json(self.token_url.clone(), &body)?.with_headers(&self.json))
     }
 
     fn parse_verify(

@@ -37,7 +37,7 @@ use reqwest::header::HeaderMap;
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
 
-/// Thaaigroup's keys (contract §2).
+/// Thaaigroup's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -84,6 +84,7 @@ impl ProviderSettings for Config {
                 true,
             ),
             ("x-client-domain", "domain", &self.domain, false),
+            super::ACCEPT_JSON,
         ])?;
         Ok(ThaaigroupAdapter {
             send_url: endpoint(&base_url, "api/otp/send"),
@@ -123,7 +124,8 @@ pub struct ThaaigroupAdapter {
     send_url: Url,
     /// `POST …/api/otp/verify`, joined once.
     verify_url: Url,
-    /// The three `X-Client-*` headers, checked and prepared once.
+    /// The three `X-Client-*` headers and `Accept: application/json`, checked and prepared
+    /// once.
     headers: HeaderMap,
 }
 

@@ -119,7 +119,7 @@ pub const VIBER_TTL_SECS: RangeInclusive<u64> = 30..=1_209_600;
 const CODE_LENGTHS: RangeInclusive<u64> = 4..=10;
 const MAX_ID_LEN: usize = 128;
 
-/// ThunderSMS's keys (contract §2).
+/// ThunderSMS's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -186,7 +186,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("authorization", "token", &bearer, true),
             // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            ("accept", "accept", "application/json", false),
+            super::ACCEPT_JSON,
         ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
