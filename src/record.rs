@@ -236,6 +236,9 @@ impl Recording {
                 if let Some(reference) = &req.reference {
                     scrub.identifier(reference);
                 }
+                if let Some(ip) = req.end_user_ip {
+                    scrub.add(&ip.to_string(), fake_ip(ip).to_owned(), false);
+                }
                 (*operation, send_input(req))
             }
             Input::Verify(handle, code) => {
@@ -456,14 +459,7 @@ fn send_input(request: &SendRequest) -> Map<String, Value> {
         input.insert("code_ttl_secs".into(), json!(ttl.as_secs()));
     }
     if let Some(ip) = request.end_user_ip {
-        // An end user's address identifies a person as much as a phone number: a documentation
-        // address (RFC 5737 / 3849) of the same family stands in.
-        let fake = if ip.is_ipv4() {
-            "192.0.2.1"
-        } else {
-            "2001:db8::1"
-        };
-        input.insert("end_user_ip".into(), json!(fake));
+        input.insert("end_user_ip".into(), json!(fake_ip(ip)));
     }
     if let Some(reference) = &request.reference {
         input.insert("reference".into(), json!(reference));
@@ -472,6 +468,16 @@ fn send_input(request: &SendRequest) -> Map<String, Value> {
         input.insert("custom_code".into(), json!(code.expose()));
     }
     input
+}
+
+/// An end user's address identifies a person as much as a phone number: a documentation
+/// address (RFC 5737 / 3849) of the same family stands in.
+fn fake_ip(ip: std::net::IpAddr) -> &'static str {
+    if ip.is_ipv4() {
+        "192.0.2.1"
+    } else {
+        "2001:db8::1"
+    }
 }
 
 fn handle_input(handle: &Verification) -> Map<String, Value> {
@@ -705,6 +711,16 @@ impl<'a> Scrubber<'a> {
                     .map(|(k, v)| (self.text(k), self.value(v)))
                     .collect(),
             ),
+            // A code or a phone number sent as a JSON number: its fake has the same number of
+            // digits, so it is a number too.
+            Value::Number(n) => {
+                let text = n.to_string();
+                let replaced = self.replace(&text, false);
+                match replaced.parse::<serde_json::Number>() {
+                    Ok(fake) if replaced != text => Value::Number(fake),
+                    _ => value.clone(),
+                }
+            }
             other => other.clone(),
         }
     }
@@ -820,10 +836,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `len` digits drawn from `mac` (repeated as needed).
+/// `len` digits drawn from `mac` (repeated as needed), the first not `0` (so that a number
+/// stays a number).
 fn fake_digits(mac: &[u8], len: usize) -> String {
     (0..len)
-        .map(|i| char::from(b'0' + mac[i % mac.len()].wrapping_add(i as u8 / 32) % 10))
+        .map(|i| {
+            let r = mac[i % mac.len()].wrapping_add(i as u8 / 32);
+            if i == 0 {
+                char::from(b'1' + r % 9)
+            } else {
+                char::from(b'0' + r % 10)
+            }
+        })
         .collect()
 }
 
@@ -982,6 +1006,14 @@ mod tests {
         assert!(out.contains(" 919"), "the country code stays: {out}");
         // The same value maps to the same fake every time.
         assert_eq!(out, scrub.text(&text));
+        // Numbers too: a code sent as a JSON number stays a number, with other digits.
+        let body = scrub.value(&json!({"otp": 482913, "mobile": 919876543210u64, "n": 7}));
+        assert!(
+            body["otp"].is_u64() && body["otp"] != json!(482913),
+            "{body}"
+        );
+        assert!(!body.to_string().contains("876543210"), "{body}");
+        assert_eq!(body["n"], json!(7));
     }
 
     #[test]
