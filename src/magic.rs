@@ -190,8 +190,9 @@ impl MagicOutcome {
     /// replaced by this outcome's.
     pub fn phone_like(self, phone: &str) -> String {
         let suffix = self.recipient().phone_suffix;
-        let keep = phone.len().saturating_sub(suffix.len());
-        format!("{}{suffix}", &phone[..keep])
+        let keep = phone.chars().count().saturating_sub(suffix.len());
+        let start: String = phone.chars().take(keep).collect();
+        format!("{start}{suffix}")
     }
 }
 

@@ -882,7 +882,7 @@ fn same_shape(value: &str, mac: &[u8]) -> String {
         .collect();
     if fake == value {
         // Only punctuation, or an unlucky draw: mark it.
-        format!("x{}", &fake[1.min(fake.len())..])
+        format!("x{}", fake.chars().skip(1).collect::<String>())
     } else {
         fake
     }
@@ -1028,6 +1028,7 @@ mod tests {
         assert_ne!(fake, "otp_67890abcdef12345");
         assert!(fake[4..9].bytes().all(|b| b.is_ascii_digit()), "{fake}");
         assert!(is_generated_id(&crate::random::unique_id("otpkit")));
+        assert_eq!(same_shape("é-é-", &mac), "x-é-");
     }
 
     #[test]
