@@ -201,6 +201,7 @@ pub struct Settings<T> {
     /// The provider's own keys.
     pub provider: T,
     /// The config as it was read (JSON), for the recorder's fixture files.
+    #[allow(dead_code)] // read through `ProviderConfig`, which a build without providers lacks
     pub(crate) source: Option<Secret>,
 }
 
@@ -272,6 +273,7 @@ macro_rules! registry {
                     }
                     _ => options,
                 };
+                let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
                 }
@@ -284,11 +286,14 @@ macro_rules! registry {
                 }
             }
 
-            fn with_source(mut self, source: Secret) -> Self {
+            fn with_source(self, source: Secret) -> Self {
+                let _ = &source;
                 match self {
-                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref mut s) => s.source = Some(source), )*
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(mut s) => {
+                        s.source = Some(source);
+                        ProviderConfig::$variant(s)
+                    } )*
                 }
-                self
             }
 
             fn from_parts(id: &str, common: CommonConfig, rest: Map<String, Value>) -> Result<Self, Error> {
