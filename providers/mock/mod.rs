@@ -119,6 +119,79 @@ struct State {
     last_sent: HashMap<String, Instant>,
     sent: Vec<SentMessage>,
     scripted: HashMap<&'static str, VecDeque<ErrorKind>>,
+    /// Seals the handles this state issued, so an edited one is refused (contract §4).
+    seal: Seal,
+}
+
+/// The key of the mock's handle seal: random per state.
+struct Seal(ring::hmac::Key);
+
+impl Default for Seal {
+    fn default() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng).unwrap_or_else(|_| {
+            // No system randomness: a key from the process's keyed hasher still differs per
+            // state, which is all a test double needs.
+            let mut bytes = [0u8; 32];
+            for chunk in bytes.chunks_mut(8) {
+                chunk.copy_from_slice(&crate::random::random_u64().to_le_bytes());
+            }
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes)
+        });
+        Seal(key)
+    }
+}
+
+impl std::fmt::Debug for Seal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Seal(***)")
+    }
+}
+
+/// The handle's extra key holding the mock's seal.
+const SEAL_KEY: &str = "mock_seal";
+
+impl Seal {
+    /// The seal of everything a handle says, but the seal itself and the router member.
+    fn of(&self, handle: &Verification) -> String {
+        let mut context = ring::hmac::Context::with_key(&self.0);
+        for part in [
+            handle.provider(),
+            handle.recipient().as_str(),
+            handle.purpose().map_or("", Purpose::as_str),
+            handle.channel().map_or("", Channel::as_str),
+            handle.reference().unwrap_or(""),
+        ] {
+            context.update(part.as_bytes());
+            context.update(&[0]);
+        }
+        context.update(&handle.expires_at().unwrap_or(0).to_le_bytes());
+        context
+            .sign()
+            .as_ref()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn sealed(&self, handle: Verification) -> Verification {
+        let seal = self.of(&handle);
+        handle.with_extra(SEAL_KEY, seal)
+    }
+
+    fn check(&self, handle: &Verification) -> Result<(), Error> {
+        let sealed = serde_json::to_value(handle)
+            .ok()
+            .and_then(|v| v.get("extra")?.get(SEAL_KEY)?.as_str().map(str::to_owned));
+        match sealed {
+            Some(seal) if seal == self.of(handle) => Ok(()),
+            _ => Err(Error::new(
+                ErrorKind::InvalidRequest,
+                "this handle was not issued as it is (edited, or from another mock); nothing was checked",
+            )),
+        }
+    }
 }
 
 /// How the mock behaves; read from configuration or set with [`MockProvider`]'s builders.
@@ -374,11 +447,13 @@ impl MockProvider {
     fn receipt(&self, handle: Verification, expires_at: Instant) -> SendReceipt {
         let left = expires_at.saturating_duration_since(Instant::now());
         let mut receipt = SendReceipt::issued(handle, Some(round_up(left)));
+        receipt.verification = self.lock().seal.sealed(receipt.verification);
         receipt.resend_after = Some(self.cooldown);
         receipt
     }
 
-    fn check_handle(handle: &Verification) -> Result<&str, Error> {
+    /// The handle's reference, once the handle is known to be this mock's, unedited.
+    fn check_handle<'h>(&self, handle: &'h Verification) -> Result<&'h str, Error> {
         if handle.provider() != ID {
             return Err(Error::new(
                 ErrorKind::InvalidRequest,
@@ -388,6 +463,7 @@ impl MockProvider {
                 ),
             ));
         }
+        self.lock().seal.check(handle)?;
         handle
             .reference()
             .ok_or_else(|| Error::new(ErrorKind::InvalidRequest, "the handle has no reference"))
@@ -418,7 +494,7 @@ impl MockProvider {
     }
 
     fn verify_inner(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
-        let reference = Self::check_handle(handle)?;
+        let reference = self.check_handle(handle)?;
         let code = OtpCode::parse(code)?;
         self.scripted("verify")?;
         let mut state = self.lock();
@@ -458,7 +534,7 @@ impl MockProvider {
     }
 
     async fn resend_inner(&self, handle: &Verification) -> Result<SendReceipt, Error> {
-        let reference = Self::check_handle(handle)?;
+        let reference = self.check_handle(handle)?;
         self.scripted("resend")?;
         self.magic(handle.recipient()).await?;
         let known = self
@@ -503,7 +579,7 @@ impl MockProvider {
         if !self.capabilities.status {
             return Err(Error::unsupported("this mock has no status call"));
         }
-        let reference = Self::check_handle(handle)?;
+        let reference = self.check_handle(handle)?;
         self.scripted("status")?;
         let state = self.lock();
         let issued = state.issued.get(reference).ok_or_else(|| {
@@ -737,12 +813,26 @@ mod tests {
             mock.status(handle).await.unwrap().state,
             VerificationState::Verified
         );
-        let forged = Verification::new("mock", "+14155550124".parse().unwrap())
+        // Edited handles are refused before anything is checked (contract §4).
+        let token = handle.to_token();
+        let json = serde_json::to_string(handle).unwrap();
+        for (from, to) in [
+            ("+14155550123", "+14155550124"),
+            (handle.reference().unwrap(), "mock-0000"),
+        ] {
+            let edited: Verification = serde_json::from_str(&json.replace(from, to)).unwrap();
+            assert_eq!(
+                mock.status(&edited).await.unwrap_err().kind(),
+                ErrorKind::InvalidRequest
+            );
+        }
+        let unsealed = Verification::new("mock", "+14155550123".parse().unwrap())
             .with_reference(handle.reference().unwrap());
         assert_eq!(
-            mock.verify(&forged, &code).await.unwrap_err().kind(),
-            ErrorKind::VerificationNotFound
+            mock.verify(&unsealed, &code).await.unwrap_err().kind(),
+            ErrorKind::InvalidRequest
         );
+        assert_eq!(&Verification::from_token(&token).unwrap(), handle);
         let sent = mock.sent();
         assert_eq!(sent.len(), 1);
         assert!(!sent[0].recipient.contains("5550123"), "{sent:?}");
