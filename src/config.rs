@@ -12,7 +12,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::adapter::{Adapter, Client};
+use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
@@ -35,6 +35,10 @@ pub struct CommonConfig {
     /// Permit a plain-`http` `base_url` that is not loopback.
     #[serde(default, deserialize_with = "de::bool")]
     pub allow_http: bool,
+    /// The least time between codes to one handle, in seconds, when the provider's answer says
+    /// none (default 30; 0 to 3600).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub resend_after_secs: Option<u64>,
 }
 
 /// The checked form of [`CommonConfig`].
@@ -47,10 +51,15 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// Time to connect.
     pub connect_timeout: Duration,
+    /// The wait before a resend when the provider's answer names none.
+    pub resend_after: Duration,
 }
 
 /// The longest timeout accepted, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 600;
+
+/// The longest `resend_after_secs` accepted.
+const MAX_RESEND_AFTER_SECS: u64 = 3600;
 
 impl CommonConfig {
     /// Checks the common keys. `default_base` is the provider's documented URL, or `None` where
@@ -101,6 +110,16 @@ impl CommonConfig {
                 self.connect_timeout_secs,
                 DEFAULT_CONNECT_TIMEOUT,
             )?,
+            resend_after: match self.resend_after_secs {
+                None => DEFAULT_RESEND_AFTER,
+                Some(secs) if secs <= MAX_RESEND_AFTER_SECS => Duration::from_secs(secs),
+                Some(_) => {
+                    return Err(Error::config(
+                        "resend_after_secs",
+                        format!("must be 0 to {MAX_RESEND_AFTER_SECS} seconds"),
+                    ))
+                }
+            },
         })
     }
 }
@@ -166,7 +185,9 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
 
     /// Every configured secret value, plus any value derived from them that travels on the
     /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
-    /// base64, url-encoded) in every error and log line, whatever the provider echoes back.
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
+    /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
+    /// them invalidates outstanding handles. The recorder replaces them with placeholders.
     fn secrets(&self) -> Vec<Secret>;
 
     /// Checks every value (the common keys first) and builds the typed client.
@@ -179,7 +200,12 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
         let adapter = self.adapter(endpoint.base_url)?;
         let client =
             Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
-        Ok(client.recording(options, || self.secrets()))
+        let secrets = self.secrets();
+        Ok(client
+            .with_secrets(secrets.iter().map(Secret::expose))
+            .with_handle_key(&secrets)
+            .with_resend_after(endpoint.resend_after)
+            .recording(options, &secrets))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -234,6 +260,8 @@ macro_rules! registry {
                 #[cfg(feature = $feature)]
                 $variant(Settings<crate::providers::$module::Config>),
             )*
+            /// `provider = "router"`: named members and routes (contract §7).
+            Router(Box<crate::router::RouterConfig>),
         }
 
         /// The ids of the vendors' providers compiled into this build (one cargo feature
@@ -253,6 +281,19 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                    ProviderConfig::Router(_) => crate::router::ID,
+                }
+            }
+
+            /// The provider's configured secret values (see [`ProviderSettings::secrets`]): the
+            /// handle key's material and what redaction hides; a router's are its members'.
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by replay and the fuzzer
+            pub(crate) fn secrets(&self) -> Vec<Secret> {
+                match *self {
+                    ProviderConfig::Router(ref r) => {
+                        r.members.iter().flat_map(|m| m.config.secrets()).collect()
+                    }
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
                 }
             }
 
@@ -260,6 +301,7 @@ macro_rules! registry {
             pub fn common(&self) -> &CommonConfig {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
+                    ProviderConfig::Router(ref r) => &r.common,
                 }
             }
 
@@ -273,9 +315,9 @@ macro_rules! registry {
                     }
                     _ => options,
                 };
-                let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
+                    ProviderConfig::Router(ref r) => r.build_provider(options),
                 }
             }
 
@@ -283,16 +325,21 @@ macro_rules! registry {
             fn source(&self) -> Option<&Secret> {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.source.as_ref(), )*
+                    // Each member keeps its own, and records with it.
+                    ProviderConfig::Router(_) => None,
                 }
             }
 
             fn with_source(self, source: Secret) -> Self {
-                let _ = &source;
                 match self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(mut s) => {
                         s.source = Some(source);
                         ProviderConfig::$variant(s)
                     } )*
+                    router @ ProviderConfig::Router(_) => {
+                        drop(source);
+                        router
+                    }
                 }
             }
 
@@ -307,9 +354,16 @@ macro_rules! registry {
                             source: None,
                         })),
                     )*
+                    crate::router::ID => Ok(ProviderConfig::Router(Box::new(
+                        crate::router::RouterConfig::from_parts(common, rest)?,
+                    ))),
                     other => Err(Error::config(
                         "provider",
-                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                        format!(
+                            "`{other}` is not one of {}, {}",
+                            provider_ids().join(", "),
+                            crate::router::ID
+                        ),
                     )),
                 }
             }
@@ -429,7 +483,10 @@ impl ProviderConfig {
         })
     }
 
-    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+    pub(crate) fn from_map(
+        mut map: Map<String, Value>,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, Error> {
         // Kept (as a secret: it holds the credentials) for the recorder's fixture files.
         let source = Secret::new(Value::Object(map.clone()).to_string());
         let provider = match map.remove("provider") {
@@ -448,6 +505,7 @@ impl ProviderConfig {
             "timeout_secs",
             "connect_timeout_secs",
             "allow_http",
+            "resend_after_secs",
         ] {
             if let Some(value) = map.remove(key) {
                 common.insert(key.to_owned(), value);
@@ -518,7 +576,7 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
 
 /// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
 /// so a secret put under the wrong key is never echoed.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
         return message.to_owned();
     }
@@ -684,6 +742,43 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("timeout_secs"));
+    }
+
+    #[cfg(feature = "thaaigroup")]
+    #[test]
+    fn resend_after_secs_is_read_everywhere_and_bounded() {
+        let base = r#""provider":"thaaigroup","client_id":"a","client_secret":"b","domain":"x""#;
+        let json = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":5}}"));
+        assert_eq!(json.unwrap().common().resend_after_secs, Some(5));
+        let toml = ProviderConfig::from_toml_str(
+            "provider = \"thaaigroup\"\nclient_id = \"a\"\nclient_secret = \"b\"\ndomain = \"x\"\nresend_after_secs = 0",
+        );
+        assert_eq!(toml.unwrap().common().resend_after_secs, Some(0));
+        let vars = [
+            ("OTPKIT_PROVIDER", "thaaigroup"),
+            ("OTPKIT_CLIENT_ID", "a"),
+            ("OTPKIT_CLIENT_SECRET", "b"),
+            ("OTPKIT_DOMAIN", "x"),
+            ("OTPKIT_RESEND_AFTER_SECS", "45"),
+        ];
+        let env = ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(env.unwrap().common().resend_after_secs, Some(45));
+
+        let resolved = |secs: Option<u64>| {
+            CommonConfig {
+                resend_after_secs: secs,
+                ..common("https://x.example")
+            }
+            .resolve(None)
+        };
+        assert_eq!(resolved(None).unwrap().resend_after, DEFAULT_RESEND_AFTER);
+        assert_eq!(resolved(Some(0)).unwrap().resend_after, Duration::ZERO);
+        let err = resolved(Some(3601)).unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
+        let err =
+            ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
+                .unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
     }
 
     #[test]

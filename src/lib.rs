@@ -54,13 +54,16 @@ pub mod config;
 pub mod descriptor;
 pub mod error;
 pub mod handle;
+mod handle_key;
 pub mod http;
+mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod record;
 pub mod retry;
+pub mod router;
 pub mod seal;
 pub mod secret;
 
@@ -81,12 +84,14 @@ pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use mask::scrub;
 pub use provider::{
     Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
     StatusReport, VerificationState, Verified,
 };
-pub use recipient::{scrub, Email, Phone, Recipient};
+pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use router::Router;
 pub use seal::SealKey;
 pub use secret::Secret;
 

@@ -80,6 +80,23 @@ pub(crate) enum Input<'a> {
     Status(&'a Verification),
 }
 
+impl Outcome<'_> {
+    /// Whether otpkit refused before any request (a check of the request, the handle, the
+    /// capabilities or the resend time), rather than a request that got no answer.
+    fn decided_locally(&self) -> bool {
+        let error = match self {
+            Outcome::Receipt(Err(e)) | Outcome::Verified(Err(e)) | Outcome::Status(Err(e)) => e,
+            _ => return false,
+        };
+        error.request_sent().is_none()
+            && error.status().is_none()
+            && !matches!(
+                error.kind(),
+                crate::ErrorKind::Timeout | crate::ErrorKind::Transport
+            )
+    }
+}
+
 /// What an operation produced.
 pub(crate) enum Outcome<'a> {
     /// A receipt (send, resend) or its error.
@@ -113,6 +130,12 @@ impl std::fmt::Debug for Recording {
             .finish_non_exhaustive()
     }
 }
+
+/// The MAC a recorded refusal of a forged handle carries: no key makes it.
+const UNVERIFIABLE_MAC: &str = "recorded-refusal-of-a-handle-that-did-not-verify";
+
+/// The resend time a recorded cooldown pins its handle to: 2100-01-01, always ahead.
+const PINNED_RESEND_AT: u64 = 4_102_444_800;
 
 /// Credentials shorter than this are not searched for (they would match ordinary text).
 const MIN_SECRET_LEN: usize = 4;
@@ -201,14 +224,18 @@ impl Recording {
     /// Writes one operation as a fixture. Operations with no answer (decided locally, or a
     /// transport failure) are not written; a write that fails is logged, never returned.
     pub(crate) fn record(&self, input: Input<'_>, capture: Capture, outcome: Outcome<'_>) {
-        let Some((request, response)) = capture.take() else {
+        let exchange = capture.take();
+        if exchange.is_none() && !outcome.decided_locally() {
             tracing::debug!(
                 provider = self.provider,
-                "not recorded: no answer was received"
+                "not recorded: a request may have left but no answer came back"
             );
             return;
-        };
-        let fixture = self.fixture(&input, &request, &response, &outcome);
+        }
+        let exchange = exchange
+            .as_ref()
+            .map(|(request, response)| (request, response));
+        let fixture = self.fixture(&input, exchange, &outcome);
         if let Err(e) = self.write(&fixture) {
             tracing::warn!(
                 provider = self.provider,
@@ -219,11 +246,12 @@ impl Recording {
         }
     }
 
+    /// The fixture of one operation; `exchange` is `None` when otpkit decided without a
+    /// request (replay then checks that none is made).
     fn fixture(
         &self,
         input: &Input<'_>,
-        request: &HttpRequest,
-        response: &HttpResponse,
+        exchange: Option<(&HttpRequest, &HttpResponse)>,
         outcome: &Outcome<'_>,
     ) -> Value {
         let mut scrub = Scrubber::new(self);
@@ -281,18 +309,19 @@ impl Recording {
                 render_verified(verified)
             }
             Outcome::Status(Ok(report)) => render_status(report),
+            // An error's request id is already masked (digit runs hidden); the answer's id
+            // field is faked (see `find_ids_in_body`), and the masked fake is not compared.
             Outcome::Receipt(Err(e)) | Outcome::Verified(Err(e)) | Outcome::Status(Err(e)) => {
-                if let Some(id) = e.request_id() {
-                    scrub.identifier(id);
-                }
                 render_error(e)
             }
         };
-        let request_body = request
-            .body
-            .as_ref()
-            .map(|body| scrub.find_ids_in_body(body));
-        let response_body = scrub.find_ids_in_body(&response.body);
+        let bodies = exchange.map(|(request, response)| {
+            let request_body = request
+                .body
+                .as_ref()
+                .map(|body| scrub.find_ids_in_body(body));
+            (request_body, scrub.find_ids_in_body(&response.body))
+        });
         scrub.finish();
         let mut input_value = scrub.value(&Value::Object(input_value));
         if let Some(stem) = self.issuer_of(&input_value) {
@@ -300,13 +329,39 @@ impl Recording {
                 map.insert("handle_from".into(), json!(stem));
             }
         }
-        let recorded_request = scrub.request(request, request_body);
-        let recorded_response = scrub.response(response, response_body);
-        let expect = expected(scrub.value(&expect));
-        let status = response.status;
+        let (recorded_request, recorded_response, answered) = match (exchange, bodies) {
+            (Some((request, response)), Some((request_body, response_body))) => (
+                scrub.request(request, request_body),
+                scrub.response(response, response_body),
+                format!("HTTP {}", response.status),
+            ),
+            _ => (
+                Value::Null,
+                Value::Null,
+                "decided by otpkit, no request".to_owned(),
+            ),
+        };
+        let mut expect = expected(scrub.value(&expect));
+        if exchange.is_none() && expect["error"]["kind"] == json!("invalid_request") {
+            // A handle refused as forged or foreign: replay stamps a handle without a MAC, so
+            // the file carries one that cannot verify, and replay refuses it the same way.
+            if let Some(Value::Object(handle)) = input_value.get_mut("handle") {
+                handle.insert("mac".into(), json!(UNVERIFIABLE_MAC));
+            }
+        }
+        if exchange.is_none() && expect["error"]["kind"] == json!("cooldown") {
+            // A resend refused by the handle's resend time: the time passes, so the file pins
+            // it far ahead, and the wait left is not compared.
+            if let Some(Value::Object(handle)) = input_value.get_mut("handle") {
+                handle.insert("resend_at".into(), json!(PINNED_RESEND_AT));
+            }
+            if let Some(Value::Object(error)) = expect.get_mut("error") {
+                error.remove("retry_after_secs");
+            }
+        }
         json!({
             "description": format!(
-                "Recorded by otpkit {}: {operation}, HTTP {status}",
+                "Recorded by otpkit {}: {operation}, {answered}",
                 env!("CARGO_PKG_VERSION")
             ),
             "config": self.template,
@@ -481,11 +536,13 @@ fn fake_ip(ip: std::net::IpAddr) -> &'static str {
 }
 
 /// The handle as a fixture's input: its serde form without the expiry (a moment of the
-/// recording, long past when the file is replayed).
+/// recording, long past when the file is replayed) and without its MAC (keyed by the real
+/// credentials; replay stamps the handle with the fixture's).
 fn handle_input(handle: &Verification) -> Map<String, Value> {
     let mut value = serde_json::to_value(handle).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
         map.remove("expires_at");
+        map.remove("mac");
     }
     let mut input = Map::new();
     input.insert("handle".into(), value);
@@ -493,8 +550,8 @@ fn handle_input(handle: &Verification) -> Map<String, Value> {
 }
 
 /// What replay compares against: the rendered outcome without what cannot repeat (the handle's
-/// token, ids otpkit generated at random) or what depends on the scrubbed text's length (an
-/// error's message).
+/// token, ids otpkit generated at random) or what depends on the scrubbed text (an error's
+/// message and masked request id).
 fn expected(mut outcome: Value) -> Value {
     if let Value::Object(map) = &mut outcome {
         map.remove("handle");
@@ -503,6 +560,7 @@ fn expected(mut outcome: Value) -> Value {
         }
         if let Some(Value::Object(error)) = map.get_mut("error") {
             error.remove("message");
+            error.remove("request_id");
         }
     }
     outcome
@@ -592,6 +650,12 @@ impl<'a> Scrubber<'a> {
 
     fn code(&mut self, code: &str) {
         let mac = self.recording.mac("code", code);
+        if !code.bytes().all(|b| b.is_ascii_digit()) {
+            // A typed code otpkit refuses (letters, spaces) stays one it refuses.
+            let fake = same_shape(code, &mac);
+            self.add(code, fake, false);
+            return;
+        }
         let mut fake = fake_digits(&mac, code.len());
         if fake == code {
             fake = bump(&fake);

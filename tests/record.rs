@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use otpkit::sandbox::Sandbox;
-use otpkit::{HttpOptions, OtpProvider, ProviderConfig, Purpose, SendRequest, Verification};
+use otpkit::{
+    ErrorKind, HttpOptions, OtpProvider, ProviderConfig, Purpose, SendRequest, Verification,
+};
 use serde_json::Value;
 
 /// A fresh folder under the system's temporary one.
@@ -163,14 +165,10 @@ async fn every_provider_records_a_run_that_replays_and_holds_nothing_personal() 
         let verified = provider.verify(&handle, &code).await;
         live.push(summary(&verified));
         verified.unwrap_or_else(|e| panic!("{id}: verify: {e}"));
+        // Too early by the handle's resend time: refused by otpkit with no request, recorded
+        // as such (`"request": null`).
         let resent = provider.resend(&handle).await;
-        // A resend refused before any request (no resend call, or too early by the handle) is
-        // not an exchange, so it is not recorded.
-        let resend_made_a_request =
-            !matches!(&resent, Err(e) if e.request_sent() == Some(false) || e.status().is_none());
-        if resend_made_a_request {
-            live.push(summary(&resent));
-        }
+        live.push(summary(&resent));
 
         let outcomes = otpkit::testing::replay_scenario(&dir)
             .await
@@ -230,7 +228,7 @@ async fn a_folder_that_cannot_be_written_never_fails_a_call() {
 }
 
 #[tokio::test]
-async fn recording_off_writes_nothing_and_on_writes_one_file_per_exchange() {
+async fn recording_off_writes_nothing_and_on_writes_one_file_per_operation() {
     let sandbox = Sandbox::start().await.unwrap();
     let dir = fresh_dir("count");
     let recorded = sandbox
@@ -242,11 +240,46 @@ async fn recording_off_writes_nothing_and_on_writes_one_file_per_exchange() {
     let request = SendRequest::new("count.me@example.com".parse().unwrap());
     plain.send(&request).await.unwrap();
     assert!(!dir.exists());
-    recorded.send(&request).await.ok();
-    // Refused locally (a code with letters): no exchange, no file.
-    let handle = Verification::new("thaaigroup", "count.me@example.com".parse().unwrap());
-    assert!(recorded.verify(&handle, "12ab56").await.is_err());
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-    assert_eq!(files.len(), 1);
+    // A cooldown from the sandbox (the same recipient, just now): an exchange.
+    let refused = recorded.send(&request).await.unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::Cooldown);
+    // Refused by otpkit before any request: a handle that was never issued (no MAC), and a
+    // code with letters on a real one. Recorded with `"request": null`.
+    let forged = Verification::new("thaaigroup", "count.me@example.com".parse().unwrap());
+    assert_eq!(
+        recorded.verify(&forged, "123456").await.unwrap_err().kind(),
+        ErrorKind::InvalidRequest
+    );
+    let other = SendRequest::new("count.other@example.com".parse().unwrap());
+    let receipt = recorded.send(&other).await.unwrap();
+    assert_eq!(
+        recorded
+            .verify(&receipt.verification, "12ab56")
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::InvalidCode
+    );
+    let fixtures = otpkit::testing::load_fixtures(&dir).unwrap();
+    let shapes: Vec<(&str, bool)> = fixtures
+        .iter()
+        .map(|f| (f.operation.as_str(), f.request.is_some()))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            ("send", true),
+            ("verify", false),
+            ("send", true),
+            ("verify", false)
+        ]
+    );
+    // Each replays on its own: the refusals make no request there either.
+    for fixture in &fixtures {
+        fixture
+            .replay()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", fixture.name()));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -26,7 +26,8 @@
 //!
 //! From configuration (keys all optional): `name` (mocks built with the same name share their
 //! state, so a test reaches the one the application built with [`MockProvider::named`]),
-//! `code_length` (6), `code_ttl_secs` (300), `cooldown_secs` (30), `max_attempts` (3),
+//! `code_length` (6), `code_ttl_secs` (300), `cooldown_secs` (`resend_after_secs`, else 30),
+//! `max_attempts` (3),
 //! `email` (true), `phone` (true), `phone_prefixes` (any), `resend` (`native` or
 //! `sends_again`), `status` (true), `slow_ms` (the magic slow answer, 2000).
 //!
@@ -774,12 +775,18 @@ impl ProviderSettings for Config {
         Err(no_wire())
     }
 
+    /// The mock; `resend_after_secs` (contract §2) is its cooldown unless `cooldown_secs`
+    /// says otherwise. The other common keys (URL, timeouts) mean nothing in memory.
     fn build_provider(
         &self,
-        _common: &CommonConfig,
+        common: &CommonConfig,
         _options: &HttpOptions,
     ) -> Result<Box<dyn OtpProvider>, Error> {
-        Ok(Box::new(self.mock()?))
+        let mut mock = self.mock()?;
+        if let (None, Some(secs)) = (self.cooldown_secs, common.resend_after_secs) {
+            mock = mock.cooldown(Duration::from_secs(secs));
+        }
+        Ok(Box::new(mock))
     }
 }
 
