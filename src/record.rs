@@ -27,7 +27,10 @@
 //! Files are named `NNNN-<provider>-<operation>.json` in the order written. A `verify`,
 //! `resend` or `status` whose handle came from a recorded `send` (or `resend`) in the same
 //! folder names that file in `input.handle_from`, so the folder replays as one scenario
-//! (`otpkit::testing::replay_scenario`).
+//! (`otpkit::testing::replay_scenario`). Recorded handles leave out their MAC (replay stamps
+//! them with the fixture's credentials) and expiry. An operation otpkit refused without a
+//! request is recorded too, with `"request": null` (a refused handle gets a MAC no key makes; a
+//! resend before its time gets a resend time in 2100), so every file also replays on its own.
 //!
 //! [`HttpOptions::record_to`]: crate::HttpOptions::record_to
 //! [`ProviderSettings::secrets`]: crate::ProviderSettings::secrets
@@ -221,8 +224,10 @@ impl Recording {
         }
     }
 
-    /// Writes one operation as a fixture. Operations with no answer (decided locally, or a
-    /// transport failure) are not written; a write that fails is logged, never returned.
+    /// Writes one operation as a fixture. One otpkit decided without a request (a forged
+    /// handle, a resend before its time) is written with `"request": null`; one whose request
+    /// got no answer (a timeout, a reset) is not written. A write that fails is logged, never
+    /// returned.
     pub(crate) fn record(&self, input: Input<'_>, capture: Capture, outcome: Outcome<'_>) {
         let exchange = capture.take();
         if exchange.is_none() && !outcome.decided_locally() {
