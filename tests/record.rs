@@ -283,3 +283,49 @@ async fn recording_off_writes_nothing_and_on_writes_one_file_per_operation() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A router records through its members: each exchange is written with the config of the
+/// member that made it, and the folder replays as the flow it was.
+#[tokio::test]
+async fn a_router_records_each_members_exchanges() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let dir = fresh_dir("router");
+    let config = serde_json::json!({
+        "provider": "router",
+        "members": {
+            "mail": sandbox.config_json("thaaigroup").unwrap(),
+            "world": sandbox.config_json("thundersms").unwrap(),
+        },
+        "routes": [
+            {"match": "email", "use": ["mail"]},
+            {"match": "*", "use": ["world"]},
+        ],
+    });
+    let router = ProviderConfig::from_json_str(&config.to_string())
+        .unwrap()
+        .build_with(&HttpOptions::default().record_to(&dir))
+        .unwrap();
+    for who in ["router.user@example.com", "+919834567012"] {
+        let receipt = router
+            .send(&SendRequest::new(who.parse().unwrap()))
+            .await
+            .unwrap();
+        let code = sandbox.last_code(who).unwrap();
+        router.verify(&receipt.verification, &code).await.unwrap();
+    }
+    let fixtures = otpkit::testing::load_fixtures(&dir).unwrap();
+    let providers: Vec<&str> = fixtures
+        .iter()
+        .map(|f| f.config["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        providers,
+        ["thaaigroup", "thaaigroup", "thundersms", "thundersms"]
+    );
+    let outcomes = otpkit::testing::replay_scenario(&dir).await.unwrap();
+    assert!(
+        outcomes.iter().all(|o| o["ok"] == serde_json::json!(true)),
+        "{outcomes:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
