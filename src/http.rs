@@ -414,7 +414,11 @@ impl HttpOptions {
 
     /// Records every exchange of the providers built with these options into `dir`, one
     /// scrubbed fixture file each (see [`crate::record`]). A folder that cannot be written is
-    /// logged and never fails a call.
+    /// logged and never fails a call. A provider built from a [`ProviderConfig`] records its
+    /// config too (credentials as placeholders), so the files replay as they are; one built
+    /// from a provider's own `Config` with `ProviderSettings::build` records only its id there.
+    ///
+    /// [`ProviderConfig`]: crate::ProviderConfig
     ///
     /// ```no_run
     /// let options = otpkit::HttpOptions::default().record_to("fixtures/recorded");
