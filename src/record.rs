@@ -46,8 +46,9 @@ use serde_json::{json, Map, Value};
 
 use crate::handle::Verification;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::provider::{Channel, Purpose, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::receipt::{SendReceipt, StatusReport, Verified};
 use crate::recipient::Recipient;
+use crate::request::{Channel, Purpose, SendRequest};
 use crate::secret::Secret;
 
 /// The exchange one operation made (its last attempt), kept only while recording.

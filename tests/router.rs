@@ -434,7 +434,10 @@ async fn every_cli_command_works_with_a_router_and_names_the_member() {
     // Too early: `cooldown` with the wait, from the member that sent.
     assert_eq!(code, 3, "too early: {resent}");
     assert_eq!(resent["error"]["kind"], "cooldown", "{resent}");
-    assert!(resent["error"]["retry_after_secs"].as_u64() > Some(0), "{resent}");
+    assert!(
+        resent["error"]["retry_after_secs"].as_u64() > Some(0),
+        "{resent}"
+    );
     assert_eq!(resent["error"]["provider"], "thundersms", "{resent}");
 
     let otp = sandbox.last_code("+919812345678").unwrap();

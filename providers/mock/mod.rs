@@ -47,7 +47,8 @@ use url::Url;
 
 use crate::adapter::{Adapter, Client};
 use crate::capabilities::{Capabilities, ResendMode};
-use crate::config::{de as lenient, CommonConfig, ProviderSettings};
+use crate::config::{CommonConfig, ProviderSettings};
+use crate::de as lenient;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
