@@ -13,8 +13,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
-pub(crate) use crate::de;
-pub(crate) use crate::de::check_header_value;
+use crate::de;
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
@@ -581,6 +580,7 @@ pub(crate) fn without_values(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::de::check_header_value;
 
     fn common(url: &str) -> CommonConfig {
         CommonConfig {
