@@ -274,6 +274,8 @@ impl<A: Adapter> Client<A> {
     /// Sends a code the way `send` does, without asking whether `verify` can check its
     /// purpose: for a provider's own typed flows (Tencent's password reset), whose code
     /// another call consumes. Recipient, channel and caller-code checks still apply.
+    // Unused in a build without a provider that has typed flows of its own.
+    #[allow(dead_code)]
     pub(crate) async fn send_for_own_flow(
         &self,
         request: &SendRequest,
