@@ -48,27 +48,27 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod adapter;
-pub mod capabilities;
-pub mod config;
+mod adapter;
+mod capabilities;
+mod config;
 mod de;
-pub mod descriptor;
-pub mod error;
-pub mod handle;
+mod descriptor;
+mod error;
+mod handle;
 mod handle_key;
-pub mod http;
+mod http;
 mod mask;
-pub mod parse;
-pub mod provider;
-pub mod random;
-pub mod receipt;
-pub mod recipient;
+mod parse;
+mod provider;
+mod random;
+mod receipt;
+mod recipient;
 pub mod record;
-pub mod request;
-pub mod retry;
+mod request;
+mod retry;
 pub mod router;
-pub mod seal;
-pub mod secret;
+mod seal;
+mod secret;
 
 #[path = "../providers/mod.rs"]
 pub mod providers;
@@ -80,18 +80,17 @@ pub mod sandbox;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use adapter::{Adapter, Client};
+pub use adapter::Client;
 pub use capabilities::{Capabilities, ResendMode};
 pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
 pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use receipt::{ChannelAttempt, IssuedTokens, SendReceipt, StatusReport, VerificationState, Verified};
+pub use request::{Channel, OtpCode, Purpose, SendRequest};
 pub use mask::scrub;
-pub use provider::{
-    Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
-    StatusReport, VerificationState, Verified,
-};
+pub use provider::OtpProvider;
 pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
 pub use router::Router;
