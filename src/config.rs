@@ -34,6 +34,10 @@ pub struct CommonConfig {
     /// Permit a plain-`http` `base_url` that is not loopback.
     #[serde(default, deserialize_with = "de::bool")]
     pub allow_http: bool,
+    /// The `[guard]` table (contract §8): when present, the built provider is wrapped in a
+    /// [`crate::guard::Guard`].
+    #[serde(skip)]
+    pub guard: Option<crate::guard::GuardConfig>,
 }
 
 /// The checked form of [`CommonConfig`].
@@ -248,8 +252,8 @@ macro_rules! registry {
                 }
             }
 
-            /// Checks every value and builds the provider with the given HTTP options.
-            pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
+            /// Checks every value and builds the provider alone (no `[guard]`).
+            fn build_unguarded(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
                 let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
@@ -285,6 +289,25 @@ registry! {
 }
 
 impl ProviderConfig {
+    /// Checks every value and builds the provider with the given HTTP options, wrapped in a
+    /// [`crate::guard::Guard`] when the config has a `[guard]` table.
+    pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
+        let provider = self.build_unguarded(options)?;
+        let common = self.common();
+        let Some(guard) = &common.guard else {
+            return Ok(provider);
+        };
+        let timeout = common
+            .timeout_secs
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let connect = common
+            .connect_timeout_secs
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        Ok(Box::new(crate::guard::Guard::with_timeouts(
+            provider, guard, timeout, connect,
+        )?))
+    }
+
     /// Checks every value and builds the provider with otpkit's shared client and no retries.
     pub fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
         self.build_with(&HttpOptions::default())
@@ -409,7 +432,11 @@ impl ProviderConfig {
                 common.insert(key.to_owned(), value);
             }
         }
-        let common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
+        let mut common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
+        common.guard = map
+            .remove("guard")
+            .map(crate::guard::GuardConfig::from_value)
+            .transpose()?;
         Self::from_parts(&provider, common, map).map_err(|e| rename_keys(e, name))
     }
 }
@@ -462,7 +489,7 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
 
 /// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
 /// so a secret put under the wrong key is never echoed.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
         return message.to_owned();
     }

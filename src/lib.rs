@@ -51,6 +51,7 @@
 pub mod adapter;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod handle;
 pub mod http;
 pub mod parse;
@@ -72,6 +73,7 @@ pub mod testing;
 pub use adapter::{Adapter, Client};
 pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
+pub use guard::{Guard, GuardConfig};
 pub use handle::Verification;
 pub use http::HttpOptions;
 pub use provider::{

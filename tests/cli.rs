@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use wiremock::MockServer;
 
 /// The example binary, built by `cargo test` along with the test targets (built here otherwise).
-fn cli_binary() -> PathBuf {
+pub(crate) fn cli_binary() -> PathBuf {
     let deps = std::env::current_exe().expect("test binary path");
     let dir = deps.parent().and_then(Path::parent).expect("target dir");
     let binary = dir
@@ -50,7 +50,7 @@ fn config_file(dir: &Path, base_url: &str, extra: &str) -> PathBuf {
 }
 
 /// Runs the CLI; returns (exit code, parsed stdout, raw stdout).
-fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
+pub(crate) fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
     let output = Command::new(cli_binary())
         .arg("--config")
         .arg(config)

@@ -2,11 +2,17 @@
 
 #[path = "../examples/support/local_server.rs"]
 mod local_server;
+#[cfg(feature = "redis")]
+#[path = "../examples/support/redis_server.rs"]
+mod redis_server;
 mod table;
 
 mod cli;
 mod faults;
 mod generic_manage;
+mod guard;
+#[cfg(feature = "redis")]
+mod guard_redis;
 mod properties;
 mod replay;
 mod retries;
