@@ -451,6 +451,21 @@ fn a_guard_table_in_any_config_wraps_the_provider() {
     let config = otpkit::ProviderConfig::from_env_vars(vars).unwrap();
     assert!(config.common().guard.is_some());
     let _ = std::fs::remove_dir_all(&dir);
+    let vars = [
+        ("OTPKIT_PROVIDER", "thaaigroup"),
+        ("OTPKIT_CLIENT_ID", "a"),
+        ("OTPKIT_CLIENT_SECRET", "b"),
+        ("OTPKIT_DOMAIN", "example.com"),
+        ("OTPKIT_GUARD", r#"{"recipient_sends":[3,60]}"#),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let config = otpkit::ProviderConfig::from_env_vars(vars).unwrap();
+    let guard = config
+        .common()
+        .guard
+        .as_ref()
+        .expect("OTPKIT_GUARD is read");
+    assert_eq!(guard.recipient_sends.map(|b| b.limit), Some(3));
 
     for (table, key) in [
         ("[guard]\nrecipient_sends = [5]", "guard.recipient_sends"),

@@ -96,7 +96,7 @@ impl fmt::Debug for StoreSpec {
 
 /// The table as written, before the values are checked.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of guard keys")]
 struct Raw {
     #[serde(default)]
     store: Option<String>,
@@ -113,8 +113,19 @@ struct Raw {
 }
 
 impl GuardConfig {
-    /// Reads the table from a JSON value (the `guard` entry of a provider's config).
+    /// Reads the table from a JSON value (the `guard` entry of a provider's config). A string
+    /// holding a JSON object is read too, so the environment can carry the table
+    /// (`OTPKIT_GUARD='{"recipient_sends":[5,3600]}'`).
     pub fn from_value(value: Value) -> Result<Self, Error> {
+        let value = match value {
+            Value::String(text) => serde_json::from_str::<Value>(&text).map_err(|_| {
+                Error::config(
+                    "guard",
+                    "a string here must hold a JSON object of guard keys",
+                )
+            })?,
+            other => other,
+        };
         let raw: Raw = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let message = without_values(&e.into_inner().to_string());
@@ -366,6 +377,21 @@ mod tests {
         ] {
             let message = err(text);
             assert!(message.contains(key), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_environment_carries_the_table_as_json() {
+        let config = GuardConfig::from_value(Value::String(
+            r#"{"recipient_sends":[5,3600],"verify_attempts":"3"}"#.to_owned(),
+        ))
+        .unwrap();
+        assert_eq!(config.recipient_sends.map(|b| b.limit), Some(5));
+        assert_eq!(config.verify_attempts, Some(3));
+        for bad in [Value::String("5 per hour".to_owned()), Value::Bool(true)] {
+            let err = GuardConfig::from_value(bad).unwrap_err();
+            assert!(err.message().starts_with("`guard`"), "{err}");
+            assert!(!err.message().contains("Raw"), "{err}");
         }
     }
 
