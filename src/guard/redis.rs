@@ -117,7 +117,11 @@ impl Script {
     }
 }
 
-/// The guard's store in Redis (see the [module documentation](self)).
+/// The guard's store in Redis, shared by every process that names it (cargo feature
+/// `redis`). Each operation is one Lua script (`EVALSHA`), atomic on the server and timed by
+/// its clock. Connections are pooled and re-opened after Redis restarts; a call is never
+/// retried once it may have reached Redis. Use one Redis (not a Cluster): a check touches
+/// several keys.
 ///
 /// ```no_run
 /// use std::sync::Arc;
