@@ -8,6 +8,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
@@ -23,10 +24,9 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// The provider id.
     const ID: &'static str;
 
-    /// Whether the provider accepts a caller-chosen code ([`SendRequest::custom_code`]).
-    fn accepts_custom_code(&self) -> bool {
-        false
-    }
+    /// What this provider, as configured, can do (contract §6). Read once when the client is
+    /// built; the core refuses what falls outside it before the adapter sees a request.
+    fn capabilities(&self) -> Capabilities;
 
     /// Builds the send request.
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error>;
@@ -101,12 +101,18 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
 pub struct Client<A> {
     adapter: A,
     transport: Transport,
+    capabilities: Capabilities,
 }
 
 impl<A: Adapter> Client<A> {
     /// Joins an adapter to a transport.
     pub fn new(adapter: A, transport: Transport) -> Self {
-        Client { adapter, transport }
+        let capabilities = adapter.capabilities();
+        Client {
+            adapter,
+            transport,
+            capabilities,
+        }
     }
 
     /// Builds the transport from timeouts and options, then joins.
@@ -150,6 +156,31 @@ impl<A: Adapter> Client<A> {
         self.transport.exchange(call, request, parse).await
     }
 
+    /// Sends a code the way `send` does, without asking whether `verify` can check its
+    /// purpose: for a provider's own typed flows (Tencent's password reset), whose code
+    /// another call consumes. Recipient, channel and caller-code checks still apply.
+    pub(crate) async fn send_for_own_flow(
+        &self,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, Error> {
+        let context = |e: Error| e.in_context(A::ID, "send");
+        request.validate().map_err(context)?;
+        self.capabilities.check_reach(request).map_err(context)?;
+        let http = self.adapter.build_send(request).map_err(context)?;
+        self.call(
+            "send",
+            RetrySafety::NotOnceSent,
+            Some(&request.recipient),
+            &http,
+            |response| {
+                let mut receipt = self.adapter.parse_send(request, &http, response)?;
+                receipt.verification = receipt.verification.with_member(request.member.clone());
+                check_receipt(receipt)
+            },
+        )
+        .await
+    }
+
     fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
         if handle.provider() == A::ID {
             return Ok(());
@@ -185,29 +216,16 @@ impl<A: Adapter> OtpProvider for Client<A> {
         A::ID
     }
 
-    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "send");
-        request.validate().map_err(context)?;
-        if request.custom_code.is_some() && !self.adapter.accepts_custom_code() {
-            return Err(context(Error::unsupported(format!(
-                "{} generates its own codes; a caller-chosen code cannot be sent",
-                A::ID
-            ))));
-        }
-        let http = self.adapter.build_send(request).map_err(context)?;
-        self.call(
-            "send",
-            RetrySafety::NotOnceSent,
-            Some(&request.recipient),
-            &http,
-            |response| {
-                let receipt = self.adapter.parse_send(request, &http, response)?;
-                check_receipt(receipt)
-            },
-        )
-        .await
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
+    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
+        self.capabilities
+            .check_send(request)
+            .map_err(|e| e.in_context(A::ID, "send"))?;
+        self.send_for_own_flow(request).await
+    }
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
         let context = |e: Error| e.in_context(A::ID, "verify");
         self.check_handle(handle).map_err(context)?;
@@ -233,7 +251,9 @@ impl<A: Adapter> OtpProvider for Client<A> {
             Some(handle.recipient()),
             &http,
             |response| {
-                let receipt = self.adapter.parse_resend(handle, &http, response)?;
+                let mut receipt = self.adapter.parse_resend(handle, &http, response)?;
+                let member = handle.member().map(str::to_owned);
+                receipt.verification = receipt.verification.with_member(member);
                 check_receipt(receipt)
             },
         )

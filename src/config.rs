@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
 
-/// The keys every provider accepts (contract §2).
+/// The keys every provider accepts (the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -200,7 +200,7 @@ pub struct Settings<T> {
 
 macro_rules! registry {
     ($( $feature:literal => $variant:ident($module:ident) ),* $(,)?) => {
-        /// A provider's configuration, tagged by `provider` (contract §2).
+        /// A provider's configuration, tagged by `provider` (the crate documentation's [Configuration](crate#configuration) section).
         ///
         /// ```
         /// use otpkit::ProviderConfig;
@@ -229,12 +229,10 @@ macro_rules! registry {
             )*
         }
 
-        /// The provider ids compiled into this build (one cargo feature each).
-        #[allow(clippy::vec_init_then_push, unused_mut)] // one push per cargo feature
+        /// The provider ids compiled into this build (one cargo feature each), in the
+        /// contract's order (see [`crate::providers::descriptors`]).
         pub fn provider_ids() -> Vec<&'static str> {
-            let mut ids = Vec::new();
-            $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*
-            ids
+            crate::providers::descriptors().iter().map(|d| d.id).collect()
         }
 
         impl ProviderConfig {
@@ -453,8 +451,11 @@ fn from_map<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, Error> {
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let message = without_values(&e.into_inner().to_string());
-        let top_level_key_problem = !path.contains(['.', '['])
-            && (message.starts_with("unknown field") || message.starts_with("missing field"));
+        // An unknown key is reported at its own path; anything else below a key (a key
+        // unknown or missing inside a value, such as a channel of a JSON list in one string)
+        // belongs to that key.
+        let named = message.split('`').nth(1);
+        let top_level_key_problem = message.starts_with("unknown field") && named == Some(&path);
         if path == "." || path.is_empty() || top_level_key_problem {
             // The message names the key itself; `rename_keys` words it for the source.
             Error::new(ErrorKind::Config, message)
@@ -483,6 +484,13 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
     }
     if let Some(key) = key_in("missing field `") {
         return Error::new(ErrorKind::Config, format!("missing key {}", name(&key)));
+    }
+    // A problem inside one key's value: ``"`channels`: …"``.
+    if let Some((key, rest)) = key_in("`").and_then(|key| {
+        let rest = message.strip_prefix(&format!("`{key}`:"))?;
+        (!key.contains(['.', '['])).then_some((key, rest))
+    }) {
+        return Error::new(ErrorKind::Config, format!("{}:{rest}", name(&key)));
     }
     error
 }

@@ -55,7 +55,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of the contract's table.
+    /// Every kind, in the order of the [Errors](crate#errors) table of the crate documentation.
     pub const ALL: [ErrorKind; 19] = [
         ErrorKind::InvalidCode,
         ErrorKind::Expired,
@@ -201,6 +201,8 @@ struct Inner {
     quota: Option<QuotaInfo>,
     attempts_remaining: Option<u32>,
     request_sent: Option<bool>,
+    /// Trying again would fail the same way (a refused certificate): never retryable.
+    permanent: bool,
     fields: Vec<String>,
 }
 
@@ -220,6 +222,7 @@ impl Error {
                 quota: None,
                 attempts_remaining: None,
                 request_sent: None,
+                permanent: false,
                 fields: Vec::new(),
             }),
             source: None,
@@ -309,9 +312,13 @@ impl Error {
     }
 
     /// Whether trying again later may succeed: `rate_limited`, `unavailable`, and `timeout` or
-    /// `transport` when the request provably never left. `cooldown` is not: it is a timer for
-    /// the user interface.
+    /// `transport` when the request provably never left, unless it would fail the same way
+    /// again (a TLS certificate that was refused). `cooldown` is not: it is a timer for the
+    /// user interface.
     pub fn is_retryable(&self) -> bool {
+        if self.inner.permanent {
+            return false;
+        }
         match self.inner.kind {
             ErrorKind::RateLimited | ErrorKind::Unavailable => true,
             ErrorKind::Timeout | ErrorKind::Transport => self.inner.request_sent == Some(false),
@@ -364,6 +371,18 @@ impl Error {
     pub fn with_request_sent(mut self, sent: bool) -> Self {
         self.inner.request_sent = Some(sent);
         self
+    }
+
+    /// Marks the error as one that trying again would repeat (a refused TLS certificate):
+    /// neither [`Error::is_retryable`] nor the retry policy will repeat the call.
+    pub(crate) fn permanent(mut self) -> Self {
+        self.inner.permanent = true;
+        self
+    }
+
+    /// Whether trying again would fail the same way (see [`Error::permanent`]).
+    pub(crate) fn is_permanent(&self) -> bool {
+        self.inner.permanent
     }
 
     /// Sets the field names of a validation error.
@@ -472,6 +491,9 @@ impl fmt::Debug for Error {
         }
         if let Some(sent) = inner.request_sent {
             d.field("request_sent", &sent);
+        }
+        if inner.permanent {
+            d.field("permanent", &true);
         }
         if !inner.fields.is_empty() {
             d.field("fields", &inner.fields);

@@ -48,6 +48,10 @@ pub struct Verification {
     expires_at: Option<u64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     extra: BTreeMap<String, String>,
+    /// The router member that sent the code (contract §7), so `verify`, `resend` and `status`
+    /// go to it and nowhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
 }
 
 const TOKEN_PREFIX: &str = "v1.";
@@ -66,6 +70,7 @@ impl Verification {
             reference: None,
             expires_at: None,
             extra: BTreeMap::new(),
+            member: None,
         }
     }
 
@@ -100,6 +105,18 @@ impl Verification {
     pub fn with_extra(mut self, key: &str, value: impl Into<String>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
         self
+    }
+
+    /// Records the router member that sent the code (set by the core from
+    /// [`SendRequest`](crate::SendRequest)'s member, never by adapters).
+    pub(crate) fn with_member(mut self, member: Option<String>) -> Self {
+        self.member = member;
+        self
+    }
+
+    /// The name of the router member that sent the code, for handles a router issued.
+    pub fn member(&self) -> Option<&str> {
+        self.member.as_deref()
     }
 
     /// The provider id that issued the handle.
@@ -165,6 +182,7 @@ impl Verification {
             + self.recipient.as_str().len()
             + self.purpose.as_ref().map_or(0, |p| p.as_str().len())
             + self.reference.as_ref().map_or(0, String::len)
+            + self.member.as_ref().map_or(0, String::len)
             + self
                 .extra
                 .iter()
@@ -206,6 +224,7 @@ impl fmt::Debug for Verification {
             .field("reference", &self.reference)
             .field("expires_at", &self.expires_at)
             .field("extra", &self.extra)
+            .field("member", &self.member)
             .finish()
     }
 }
@@ -234,6 +253,7 @@ mod tests {
             .with_channel(Some(Channel::Email))
             .with_reference("3461646b6c4a373535313235")
             .with_extra("transaction_id", "otpkit-1234")
+            .with_member(Some("india".to_owned()))
             .expiring_in(Duration::from_secs(300))
     }
 

@@ -607,7 +607,9 @@ impl Transport {
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
-        // Most answers arrive in one chunk, which is kept as is; more are joined.
+        // Most answers arrive in one chunk, which is kept as is; more are joined. Memory is set
+        // aside for what has arrived, never for the declared length: with a raised cap, a
+        // false `Content-Length` would otherwise reserve gigabytes (and abort the process).
         let mut received = 0usize;
         let mut single: Option<Bytes> = None;
         let mut joined: Vec<u8> = Vec::new();
@@ -624,7 +626,7 @@ impl Transport {
                 None if joined.is_empty() => single = Some(chunk),
                 previous => {
                     if let Some(previous) = previous {
-                        joined.reserve(declared.map_or(0, |len| len as usize));
+                        joined.reserve(received);
                         joined.extend_from_slice(&previous);
                     }
                     joined.extend_from_slice(&chunk);
@@ -648,7 +650,9 @@ impl Transport {
     }
 }
 
-/// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path).
+/// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path). A TLS
+/// failure says so; a certificate that was refused is not retryable, since it would be
+/// refused the same way again.
 fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
     let error = error.without_url();
     if error.is_timeout() {
@@ -665,20 +669,76 @@ fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
             .with_request_sent(sent)
             .with_source(error);
     }
+    let tls = tls_failure(&error);
     if error.is_connect() {
-        return Error::new(
-            ErrorKind::Transport,
-            "the connection could not be made; nothing was sent",
-        )
-        .with_request_sent(false)
-        .with_source(error);
+        let transport = |message: String| {
+            Error::new(ErrorKind::Transport, message)
+                .with_request_sent(false)
+                .with_source(error)
+        };
+        return match tls {
+            Some(TlsFailure::Certificate(why)) => transport(format!(
+                "TLS failed: the provider's certificate was refused ({why}); nothing was sent, \
+                 and trying again fails the same way until the certificate or the trusted roots \
+                 change"
+            ))
+            .permanent(),
+            Some(TlsFailure::Other(why)) => transport(format!(
+                "TLS failed while connecting ({why}); nothing was sent"
+            )),
+            None => transport("the connection could not be made; nothing was sent".to_owned()),
+        };
     }
-    Error::new(
-        ErrorKind::Transport,
-        "the connection failed during the exchange; the request may have reached the provider",
-    )
-    .with_request_sent(true)
-    .with_source(error)
+    let message = match tls {
+        Some(TlsFailure::Certificate(why) | TlsFailure::Other(why)) => format!(
+            "the TLS connection failed during the exchange ({why}); the request may have \
+             reached the provider"
+        ),
+        None => "the connection failed during the exchange; the request may have reached the \
+                 provider"
+            .to_owned(),
+    };
+    Error::new(ErrorKind::Transport, message)
+        .with_request_sent(true)
+        .with_source(error)
+}
+
+/// A TLS failure found among an error's causes, described.
+enum TlsFailure {
+    /// The peer's certificate was refused (untrusted, expired, wrong name, missing).
+    Certificate(String),
+    /// Any other TLS failure (protocol, alert, corrupt message).
+    Other(String),
+}
+
+/// Walks `error`'s chain of causes for a rustls error. `std::io::Error` wraps it without
+/// reporting it as its `source()`, so each I/O error is looked inside as well.
+fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            let certificate = matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::UnsupportedNameType
+            );
+            let why = tls.to_string();
+            return Some(if certificate {
+                TlsFailure::Certificate(why)
+            } else {
+                TlsFailure::Other(why)
+            });
+        }
+        next = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => std::error::Error::source(io),
+            },
+            None => current.source(),
+        };
+    }
+    None
 }
 
 #[cfg(test)]

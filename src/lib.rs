@@ -49,7 +49,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;
+pub mod capabilities;
 pub mod config;
+pub mod descriptor;
 pub mod error;
 pub mod guard;
 pub mod handle;
@@ -71,7 +73,9 @@ pub mod sandbox;
 pub mod testing;
 
 pub use adapter::{Adapter, Client};
+pub use capabilities::{Capabilities, ResendMode};
 pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
+pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use guard::{Guard, GuardConfig};
 pub use handle::Verification;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::recipient::Recipient;
@@ -34,6 +35,12 @@ pub trait OtpProvider: Send + Sync + fmt::Debug {
     /// The provider id (`"thaaigroup"`, `"hyperverge"`, `"generic"`, `"thundersms"`,
     /// `"tencent_ciam"`).
     fn id(&self) -> &'static str;
+
+    /// What this provider, as configured, can do, known without a request (contract §6):
+    /// channels, recipients, how `resend` works, whether `status` exists, caller-chosen codes
+    /// and the purposes `verify` can check. `send` refuses (`unsupported`, nothing sent) what
+    /// falls outside it.
+    fn capabilities(&self) -> &Capabilities;
 
     /// Asks the provider to send a code. Never retried once bytes may have reached the provider.
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error>;
@@ -281,6 +288,8 @@ pub struct SendRequest {
     /// A code the caller chose instead of letting the provider generate one. Only providers
     /// that document it accept it (ThunderSMS); the others answer `unsupported`.
     pub custom_code: Option<OtpCode>,
+    /// The router member sending it, recorded in the handle by the core (contract §7).
+    pub(crate) member: Option<String>,
 }
 
 impl SendRequest {
@@ -298,6 +307,7 @@ impl SendRequest {
             end_user_ip: None,
             reference: None,
             custom_code: None,
+            member: None,
         }
     }
 

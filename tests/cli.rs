@@ -193,6 +193,34 @@ async fn bad_input_fails_before_any_request() {
     );
 }
 
+#[test]
+fn usage_errors_name_the_missing_or_unknown_argument() {
+    let dir = TempDir::new("usage");
+    let config = config_file(&dir.0, "http://127.0.0.1:9", "");
+    let cases: &[(&[&str], &str)] = &[
+        (&["send"], "<recipient>"),
+        (&["send", "--purpose", "login"], "<recipient>"),
+        (&["verify", "123456"], "--handle"),
+        (&["verify", "--handle", "v1.abc"], "<code>"),
+        (&["resend"], "--handle"),
+        (&["status"], "--handle"),
+        (&["frobnicate"], "frobnicate"),
+        (&["send", "user@example.com", "--purpos", "x"], "--purpos"),
+        (&["verify", "--handle"], "--handle"),
+        (&[], "command"),
+    ];
+    for (args, named) in cases {
+        let (code, out, _) = run(&config, args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert_eq!(out["ok"], false, "{args:?}: {out}");
+        assert_eq!(out["error"]["kind"], "config", "{args:?}: {out}");
+        let message = out["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("usage: "), "{args:?}: {message}");
+        assert!(message.contains(named), "{args:?}: {message}");
+        assert!(!message.contains("error:"), "{args:?}: {message}");
+    }
+}
+
 /// Per provider: a recipient it takes, a purpose, whether it has a resend call, whether it has
 /// a status call. The flow: send, a wrong code, resend, the right code, the same code again,
 /// status.
@@ -219,6 +247,43 @@ async fn every_provider_end_to_end_against_the_sandbox() {
         }
         let config = dir.0.join(format!("{id}.toml"));
         std::fs::write(&config, sandbox.config_toml(id).unwrap()).unwrap();
+
+        // `capabilities` answers without a request, in contract §6's shape, and agrees with
+        // what the provider then does.
+        let (code, caps, raw) = run(&config, &["capabilities"]);
+        assert_eq!(code, 0, "{id} capabilities: {raw}");
+        let mut keys: Vec<&str> = caps
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = [
+            "ok",
+            "provider",
+            "channels",
+            "email",
+            "phone",
+            "phone_prefixes",
+            "resend",
+            "status",
+            "custom_code",
+            "verify_purposes",
+        ];
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected, "{raw}");
+        assert_eq!(caps["provider"], id, "{raw}");
+        assert_eq!(caps["status"], has_status, "{raw}");
+        let kind_flag = if recipient.contains('@') {
+            "email"
+        } else {
+            "phone"
+        };
+        assert_eq!(caps[kind_flag], true, "{raw}");
+        if caps["phone"] == false {
+            assert_eq!(caps["phone_prefixes"], json!([]), "{raw}");
+        }
 
         let (code, out, raw) = run(&config, &["send", recipient, "--purpose", purpose]);
         assert_eq!(

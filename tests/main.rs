@@ -7,6 +7,7 @@ mod local_server;
 mod redis_server;
 mod table;
 
+mod accept;
 mod cli;
 mod faults;
 mod generic_manage;
@@ -20,5 +21,6 @@ mod sandbox_flow;
 mod sandbox_wire;
 mod scan;
 mod secrets;
+mod tls;
 mod transport;
 mod validation;

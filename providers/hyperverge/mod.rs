@@ -47,7 +47,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::config::{check_header_value, de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -64,6 +66,25 @@ pub const DEFAULT_BASE_URL: &str = "https://ind-engine.thomas.hyperverge.co/v1";
 
 /// The provider id.
 pub const ID: &str = "hyperverge";
+
+/// HyperVerge's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "HyperVerge",
+    feature: "hyperverge",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: full_capabilities,
+    sample_recipient: "jane.doe@example.com",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Email, and Indian mobiles by SMS (voice on resend); native resend calls; no status call.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Email, Channel::Sms, Channel::Voice])
+        .phone(Some(vec!["+91".to_owned()]))
+        .resend(ResendMode::Native)
+}
 
 /// The code length used when neither the request nor the config names one.
 pub const DEFAULT_OTP_LENGTH: u8 = 6;
@@ -107,7 +128,7 @@ impl Lengths {
 /// The longest mobile code lifetime otpkit asks for: one day.
 const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
 
-/// HyperVerge's keys (contract §2).
+/// HyperVerge's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -152,6 +173,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("appid", "app_id", self.app_id.expose(), true),
             ("appkey", "app_key", self.app_key.expose(), true),
+            super::ACCEPT_JSON,
         ])?;
         for (key, value) in [
             ("widget_id", &self.widget_id),
@@ -408,6 +430,15 @@ fn receipt(
 }
 
 impl Adapter for HyperVergeAdapter {
+    /// Phones only once `template_id` is configured.
+    fn capabilities(&self) -> Capabilities {
+        if self.template_id.is_some() {
+            full_capabilities()
+        } else {
+            full_capabilities().without_phone()
+        }
+    }
+
     const ID: &'static str = ID;
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {

@@ -7,7 +7,7 @@ use crate::adapter::Client;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::provider::{OtpCode, Purpose};
+use crate::provider::{OtpCode, Purpose, SendReceipt, SendRequest};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
 
@@ -73,6 +73,33 @@ impl TencentCiamAdapter {
 }
 
 impl Client<TencentCiamAdapter> {
+    /// Sends a code for one of Tencent's own flows, whose code another Tencent call consumes
+    /// rather than [`verify`](crate::OtpProvider::verify): `reset_password` (then
+    /// [`reset_password`](Self::reset_password)), `signup` without `auto_signup` and
+    /// `update_userinfo` (see the module docs for the fields that carry the code and the
+    /// handle's `otp_token`). The portable [`send`](crate::OtpProvider::send) refuses these
+    /// purposes, since its codes must be checkable by `verify`. Login codes work here too.
+    ///
+    /// ```no_run
+    /// use otpkit::providers::tencent_ciam::Config;
+    /// use otpkit::{CommonConfig, HttpOptions, ProviderSettings, Purpose, Secret, SendRequest};
+    ///
+    /// # async fn run() -> Result<(), otpkit::Error> {
+    /// let mut common = CommonConfig::default();
+    /// common.base_url = Some("https://example.portal.tencentciam.com".into());
+    /// let client = Config::new("client-id", "client-secret").build(&common, &HttpOptions::default())?;
+    /// let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::ResetPassword);
+    /// let receipt = client.send_code(&request).await?;
+    /// // … later, with the code the user typed and the password they chose:
+    /// client
+    ///     .reset_password(&receipt.verification, "123456", &Secret::new("n3w-Passw0rd"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_code(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
+        self.send_for_own_flow(request).await
+    }
+
     /// Resets the user's password with a `reset_password` code: `POST /reset_user_password`
     /// with the handle's recipient and `otp_token`, the code and the new password. Tencent
     /// consumes the code here (there is no separate verify).
@@ -85,14 +112,14 @@ impl Client<TencentCiamAdapter> {
     ///
     /// ```no_run
     /// use otpkit::providers::tencent_ciam::Config;
-    /// use otpkit::{CommonConfig, HttpOptions, OtpProvider, ProviderSettings, Purpose, Secret, SendRequest};
+    /// use otpkit::{CommonConfig, HttpOptions, ProviderSettings, Purpose, Secret, SendRequest};
     ///
     /// # async fn run() -> Result<(), otpkit::Error> {
     /// let mut common = CommonConfig::default();
     /// common.base_url = Some("https://example.portal.tencentciam.com".into());
     /// let client = Config::new("client-id", "client-secret").build(&common, &HttpOptions::default())?;
     /// let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::ResetPassword);
-    /// let receipt = client.send(&request).await?;
+    /// let receipt = client.send_code(&request).await?;
     /// // … later, with the code the user typed and the password they chose:
     /// client
     ///     .reset_password(&receipt.verification, "123456", &Secret::new("n3w-Passw0rd"))

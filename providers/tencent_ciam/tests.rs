@@ -548,3 +548,37 @@ fn config_is_read_from_strings_and_checked_once() {
     .unwrap_err();
     assert!(bad_flag.message().contains("auto_signup"), "{bad_flag}");
 }
+
+#[test]
+fn signup_codes_go_through_the_login_grant_only_with_auto_signup() {
+    let signup = SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Signup);
+    // Without auto_signup no call checks a sign-up code: verify cannot take it.
+    let plain = adapter();
+    assert!(!plain.capabilities().verifies(Some(&Purpose::Signup)));
+    assert_eq!(
+        plain.capabilities().check_send(&signup).unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    // With it, the code is sent as a login code and the login grant checks it.
+    let auto = adapter_with(
+        Config::new("id", "secret")
+            .auth_source_id("otp-source")
+            .auto_signup(true),
+    );
+    assert!(auto.capabilities().check_send(&signup).is_ok());
+    assert_eq!(
+        body_of(&auto.build_send(&signup).unwrap()),
+        json!({"auth_source_id":"otp-source","email":"user@example.com","usage":"login"})
+    );
+    let sent = auto
+        .parse_send(
+            &signup,
+            &auto.build_send(&signup).unwrap(),
+            &HttpResponse::new(200, r#"{"otp_token":"OTP_TOKEN"}"#),
+        )
+        .unwrap();
+    assert_eq!(sent.verification.purpose(), Some(&Purpose::Signup));
+    assert_eq!(sent.expires_in, Some(OTP_TOKEN_LIFETIME));
+    let verify = auto.build_verify(&sent.verification, &code()).unwrap();
+    assert_eq!(verify.url.path(), "/oauth2/token");
+}

@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -35,7 +37,7 @@ use reqwest::header::HeaderMap;
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
 
-/// Thaaigroup's keys (contract §2).
+/// Thaaigroup's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -78,6 +80,7 @@ impl ProviderSettings for Config {
                 true,
             ),
             ("x-client-domain", "domain", &self.domain, false),
+            super::ACCEPT_JSON,
         ])?;
         Ok(ThaaigroupAdapter {
             send_url: endpoint(&base_url, "api/otp/send"),
@@ -90,6 +93,23 @@ impl ProviderSettings for Config {
 /// The provider id.
 pub const ID: &str = "thaaigroup";
 
+/// Thaaigroup's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "Thaaigroup Verify",
+    feature: "thaaigroup",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: full_capabilities,
+    sample_recipient: "jane.doe@example.com",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Email only, any purpose; no resend or status call.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Email])
+}
+
 /// Thaaigroup over the shared exchange path.
 pub type Thaaigroup = Client<ThaaigroupAdapter>;
 
@@ -100,7 +120,8 @@ pub struct ThaaigroupAdapter {
     send_url: Url,
     /// `POST …/api/otp/verify`, joined once.
     verify_url: Url,
-    /// The three `X-Client-*` headers, checked and prepared once.
+    /// The three `X-Client-*` headers and `Accept: application/json`, checked and prepared
+    /// once.
     headers: HeaderMap,
 }
 
@@ -162,6 +183,10 @@ fn email_of(recipient: &Recipient) -> Result<&Email, Error> {
 
 impl Adapter for ThaaigroupAdapter {
     const ID: &'static str = ID;
+
+    fn capabilities(&self) -> Capabilities {
+        full_capabilities()
+    }
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
         let email = email_of(&request.recipient)?;

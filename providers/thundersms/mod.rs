@@ -54,7 +54,9 @@ pub use self::channels::ChannelConfig;
 use self::channels::{channel_list, check_channels, plan_routes, Route};
 use self::errors::{CheckWord, Subject};
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{check_header_value, de as lenient, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
@@ -69,6 +71,31 @@ use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "thundersms";
+
+/// ThunderSMS's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "ThunderSMS Verify",
+    feature: "thundersms",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: || {
+        capabilities_on([
+            Channel::Whatsapp,
+            Channel::Sms,
+            Channel::Voice,
+            Channel::Viber,
+        ])
+    },
+    sample_recipient: "+919189195123",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Phone numbers of any country on these channels; a caller-chosen code is `payload.token`;
+/// `status` is `verify/search`; no resend call (sending again is the resend).
+fn capabilities_on(channels: impl IntoIterator<Item = Channel>) -> Capabilities {
+    Capabilities::new(channels).status(true).custom_code(true)
+}
 
 /// The base URL: the documented `http://portal.thundersms.com/api/v2/` over https. The plain
 /// http URL is accepted as `base_url` only with `allow_http = true`.
@@ -92,7 +119,7 @@ pub const VIBER_TTL_SECS: RangeInclusive<u64> = 30..=1_209_600;
 const CODE_LENGTHS: RangeInclusive<u64> = 4..=10;
 const MAX_ID_LEN: usize = 128;
 
-/// ThunderSMS's keys (contract §2).
+/// ThunderSMS's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -155,7 +182,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("authorization", "token", &bearer, true),
             // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            ("accept", "accept", "application/json", false),
+            super::ACCEPT_JSON,
         ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
@@ -302,8 +329,9 @@ fn answer(response: &HttpResponse) -> Result<(Map<String, Value>, bool), Error> 
 impl Adapter for ThunderSmsAdapter {
     const ID: &'static str = ID;
 
-    fn accepts_custom_code(&self) -> bool {
-        true
+    /// The configured channels only.
+    fn capabilities(&self) -> Capabilities {
+        capabilities_on(self.channels())
     }
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {

@@ -1,5 +1,5 @@
 //! HyperVerge email and mobile OTP under `/v1`, with the `appId`, `appKey` and `transactionId`
-//! headers (providers.md §2 and the vendor's Verify Email OTP page).
+//! headers (the vendor's Verify Email OTP page).
 //!
 //! - Wrong or missing `appId`/`appKey`: 401 `{"message":"Missing/Invalid credentials",
 //!   "statusCode":401,"status":"failure"}`. A missing `transactionId` or body field: 400
