@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use otpkit::guard::{Admission, Admitted, Attempt, Guard, GuardConfig, MemoryStore, Store};
 use otpkit::{
-    Error, ErrorKind, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport, Verification,
-    Verified,
+    Capabilities, Channel, Error, ErrorKind, OtpProvider, Purpose, SendReceipt, SendRequest,
+    StatusReport, Verification, Verified,
 };
 use tokio::sync::Semaphore;
 
@@ -40,10 +40,21 @@ impl Calls {
 
 /// A provider that answers from a script: every send succeeds (after passing `gate`, when
 /// set), `RIGHT` verifies and any other code is `invalid_code`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Scripted {
     pub calls: Arc<Calls>,
     pub gate: Option<Arc<Semaphore>>,
+    pub capabilities: Capabilities,
+}
+
+impl Default for Scripted {
+    fn default() -> Self {
+        Scripted {
+            calls: Arc::default(),
+            gate: None,
+            capabilities: Capabilities::new([Channel::Sms, Channel::Email]).phone(None),
+        }
+    }
 }
 
 impl Scripted {
@@ -60,6 +71,10 @@ impl Scripted {
 impl OtpProvider for Scripted {
     fn id(&self) -> &'static str {
         "scripted"
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {

@@ -380,6 +380,10 @@ impl OtpProvider for Guard {
         self.inner.id()
     }
 
+    fn capabilities(&self) -> &crate::capabilities::Capabilities {
+        self.inner.capabilities()
+    }
+
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
         self.check_prefix(&request.recipient, "send")?;
         let pass = self
