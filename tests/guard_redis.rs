@@ -69,6 +69,31 @@ async fn redis_store_down() {
     scenarios::store_down(store).await;
 }
 
+/// A store that accepts the connection and never answers: `unavailable` once the store's
+/// timeout (the provider's) runs out, and nothing sent.
+#[tokio::test]
+async fn redis_silent_store_is_unavailable() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket); // read nothing, answer nothing
+        }
+    });
+    let store = RedisStore::new(
+        &format!("redis://127.0.0.1:{port}/0"),
+        Duration::from_millis(300),
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    let err = store.ping().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable, "{err}");
+    assert!(err.message().contains("did not answer"), "{err}");
+    scenarios::store_down(Arc::new(store)).await;
+    hold.abort();
+}
+
 /// Every key the guard wrote is namespaced, holds no phone number, and expires on its own.
 #[tokio::test]
 async fn redis_keys_are_hashed_and_expire() {
@@ -341,6 +366,27 @@ async fn cli_invocations_share_a_budget() {
         let path = path.clone();
         tokio::task::spawn_blocking(move || crate::cli::run(&path, args))
     };
+    // A filtered run (`--test otpkit`) may find the example built without `redis`: build it.
+    let (_, out, _) = run(&["capabilities"]).await.unwrap();
+    if out["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("`redis` cargo feature"))
+    {
+        let built = tokio::task::spawn_blocking(|| {
+            std::process::Command::new(env!("CARGO"))
+                .args([
+                    "build",
+                    "--quiet",
+                    "--example",
+                    "otpkit",
+                    "--features",
+                    "redis",
+                ])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+        });
+        assert!(built.await.unwrap().expect("cargo runs").success());
+    }
 
     let (code, out, _) = run(&["send", "+5511999400001"]).await.unwrap();
     assert_eq!((code, &out["ok"]), (0, &Value::Bool(true)), "{out}");
