@@ -8,6 +8,9 @@
 //! cargo run --example otpkit -- [--config FILE] capabilities
 //! ```
 //!
+//! A router config (`provider = "router"`, contract §7) works with every command; `send` and
+//! `resend` then also print `"member"`, and `provider` is the id of the member's provider.
+//!
 //! Without `--config` the environment is read (`OTPKIT_CONFIG`, or `OTPKIT_PROVIDER` plus
 //! `OTPKIT_<KEY>`). Every command prints exactly one JSON object on stdout. Exit codes: 0 on
 //! success, 1 when the code was rejected, 2 for configuration and usage errors, 3 for any other
@@ -83,6 +86,9 @@ enum Command {
 struct Sent<'a> {
     ok: bool,
     provider: &'a str,
+    /// The router member that sent (contract §7); absent for a single provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
     handle: String,
     expires_in_secs: Option<u64>,
     resend_after_secs: Option<u64>,
@@ -225,6 +231,7 @@ fn sent(receipt: &SendReceipt) -> Result<String, Error> {
     to_json(&Sent {
         ok: true,
         provider: receipt.verification.provider(),
+        member: receipt.verification.member(),
         handle: receipt.verification.to_token(),
         expires_in_secs: receipt.expires_in.map(|d| d.as_secs()),
         resend_after_secs: receipt.resend_after.map(|d| d.as_secs()),

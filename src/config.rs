@@ -12,10 +12,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::adapter::{Adapter, Client};
+use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
+use crate::secret::Secret;
 
 /// The keys every provider accepts (the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -34,6 +35,10 @@ pub struct CommonConfig {
     /// Permit a plain-`http` `base_url` that is not loopback.
     #[serde(default, deserialize_with = "de::bool")]
     pub allow_http: bool,
+    /// The least time between codes to one handle, in seconds, when the provider's answer says
+    /// none (default 30; 0 to 3600).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub resend_after_secs: Option<u64>,
     /// The `[guard]` table (contract §8): when present, the built provider is wrapped in a
     /// [`crate::guard::Guard`].
     #[serde(skip)]
@@ -50,10 +55,15 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// Time to connect.
     pub connect_timeout: Duration,
+    /// The wait before a resend when the provider's answer names none.
+    pub resend_after: Duration,
 }
 
 /// The longest timeout accepted, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 600;
+
+/// The longest `resend_after_secs` accepted.
+const MAX_RESEND_AFTER_SECS: u64 = 3600;
 
 impl CommonConfig {
     /// Checks the common keys. `default_base` is the provider's documented URL, or `None` where
@@ -104,6 +114,16 @@ impl CommonConfig {
                 self.connect_timeout_secs,
                 DEFAULT_CONNECT_TIMEOUT,
             )?,
+            resend_after: match self.resend_after_secs {
+                None => DEFAULT_RESEND_AFTER,
+                Some(secs) if secs <= MAX_RESEND_AFTER_SECS => Duration::from_secs(secs),
+                Some(_) => {
+                    return Err(Error::config(
+                        "resend_after_secs",
+                        format!("must be 0 to {MAX_RESEND_AFTER_SECS} seconds"),
+                    ))
+                }
+            },
         })
     }
 }
@@ -167,6 +187,13 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// Checks the provider's own keys and makes its adapter for `base_url`.
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
+    /// Every configured secret value, plus any value derived from them that travels on the
+    /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
+    /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
+    /// them invalidates outstanding handles.
+    fn secrets(&self) -> Vec<Secret>;
+
     /// Checks every value (the common keys first) and builds the typed client.
     fn build(
         &self,
@@ -175,7 +202,13 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     ) -> Result<Client<Self::Adapter>, Error> {
         let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
         let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+        let client =
+            Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
+        let secrets = self.secrets();
+        Ok(client
+            .with_secrets(secrets.iter().map(Secret::expose))
+            .with_handle_key(&secrets)
+            .with_resend_after(endpoint.resend_after))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -227,6 +260,8 @@ macro_rules! registry {
                 #[cfg(feature = $feature)]
                 $variant(Settings<crate::providers::$module::Config>),
             )*
+            /// `provider = "router"`: named members and routes (contract §7).
+            Router(Box<crate::router::RouterConfig>),
         }
 
         /// The provider ids compiled into this build (one cargo feature each), in the
@@ -240,6 +275,19 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                    ProviderConfig::Router(_) => crate::router::ID,
+                }
+            }
+
+            /// The provider's configured secret values (see [`ProviderSettings::secrets`]): the
+            /// handle key's material and what redaction hides; a router's are its members'.
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by replay and the fuzzer
+            pub(crate) fn secrets(&self) -> Vec<Secret> {
+                match *self {
+                    ProviderConfig::Router(ref r) => {
+                        r.members.iter().flat_map(|m| m.config.secrets()).collect()
+                    }
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
                 }
             }
 
@@ -247,6 +295,7 @@ macro_rules! registry {
             pub fn common(&self) -> &CommonConfig {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
+                    ProviderConfig::Router(ref r) => &r.common,
                 }
             }
 
@@ -255,6 +304,7 @@ macro_rules! registry {
                 let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
+                    ProviderConfig::Router(ref r) => r.build_provider(options),
                 }
             }
 
@@ -268,9 +318,16 @@ macro_rules! registry {
                             provider: from_map(rest)?,
                         })),
                     )*
+                    crate::router::ID => Ok(ProviderConfig::Router(Box::new(
+                        crate::router::RouterConfig::from_parts(common, rest)?,
+                    ))),
                     other => Err(Error::config(
                         "provider",
-                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                        format!(
+                            "`{other}` is not one of {}, {}",
+                            provider_ids().join(", "),
+                            crate::router::ID
+                        ),
                     )),
                 }
             }
@@ -408,7 +465,10 @@ impl ProviderConfig {
         })
     }
 
-    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+    pub(crate) fn from_map(
+        mut map: Map<String, Value>,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, Error> {
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -425,6 +485,7 @@ impl ProviderConfig {
             "timeout_secs",
             "connect_timeout_secs",
             "allow_http",
+            "resend_after_secs",
         ] {
             if let Some(value) = map.remove(key) {
                 common.insert(key.to_owned(), value);
@@ -663,6 +724,43 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("timeout_secs"));
+    }
+
+    #[cfg(feature = "thaaigroup")]
+    #[test]
+    fn resend_after_secs_is_read_everywhere_and_bounded() {
+        let base = r#""provider":"thaaigroup","client_id":"a","client_secret":"b","domain":"x""#;
+        let json = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":5}}"));
+        assert_eq!(json.unwrap().common().resend_after_secs, Some(5));
+        let toml = ProviderConfig::from_toml_str(
+            "provider = \"thaaigroup\"\nclient_id = \"a\"\nclient_secret = \"b\"\ndomain = \"x\"\nresend_after_secs = 0",
+        );
+        assert_eq!(toml.unwrap().common().resend_after_secs, Some(0));
+        let vars = [
+            ("OTPKIT_PROVIDER", "thaaigroup"),
+            ("OTPKIT_CLIENT_ID", "a"),
+            ("OTPKIT_CLIENT_SECRET", "b"),
+            ("OTPKIT_DOMAIN", "x"),
+            ("OTPKIT_RESEND_AFTER_SECS", "45"),
+        ];
+        let env = ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(env.unwrap().common().resend_after_secs, Some(45));
+
+        let resolved = |secs: Option<u64>| {
+            CommonConfig {
+                resend_after_secs: secs,
+                ..common("https://x.example")
+            }
+            .resolve(None)
+        };
+        assert_eq!(resolved(None).unwrap().resend_after, DEFAULT_RESEND_AFTER);
+        assert_eq!(resolved(Some(0)).unwrap().resend_after, Duration::ZERO);
+        let err = resolved(Some(3601)).unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
+        let err =
+            ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
+                .unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
+use crate::mask::Redactor;
 use crate::recipient::Recipient;
 use crate::retry::{RetryPolicy, RetrySafety};
 
@@ -259,13 +260,13 @@ fn masked_url(url: &Url) -> String {
     let mut out = url.origin().ascii_serialization();
     for segment in url.path_segments().into_iter().flatten() {
         out.push('/');
-        let hidden = segment.contains(['+', '%']) || crate::recipient::scrub(segment) != segment;
+        let hidden = segment.contains(['+', '%']) || crate::mask::scrub(segment) != segment;
         out.push_str(if hidden { "***" } else { segment });
     }
     let mut separator = '?';
     for (key, _) in url.query_pairs() {
         out.push(separator);
-        out.push_str(&crate::recipient::scrub(&key));
+        out.push_str(&crate::mask::scrub(&key));
         out.push_str("=***");
         separator = '&';
     }
@@ -355,6 +356,22 @@ pub struct HttpOptions {
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
+    /// An in-process stand-in for the provider's server (the fuzzer's), used instead of HTTP.
+    #[cfg(feature = "testing")]
+    pub(crate) answer: Option<InProcess>,
+}
+
+/// Answers requests in-process, without HTTP (feature `testing`): how
+/// [`fuzz_parsing`](crate::testing::fuzz_parsing) drives every provider's full exchange path.
+#[cfg(feature = "testing")]
+#[derive(Clone)]
+pub(crate) struct InProcess(pub(crate) Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>);
+
+#[cfg(feature = "testing")]
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InProcess")
+    }
 }
 
 impl Default for HttpOptions {
@@ -363,6 +380,8 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            #[cfg(feature = "testing")]
+            answer: None,
         }
     }
 }
@@ -485,9 +504,25 @@ pub struct Transport {
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
+    /// Hides the provider's configured secrets in every error the exchange returns.
+    redactor: Arc<Redactor>,
+    /// Answers in-process instead of over HTTP (the fuzzer's).
+    #[cfg(feature = "testing")]
+    answer: Option<InProcess>,
 }
 
 impl Transport {
+    /// Uses `redactor` on every error this transport returns.
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Arc::new(redactor);
+        self
+    }
+
+    /// The redactor applied to every error this transport returns.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// A transport with these timeouts and options: the options' client if they bring one,
     /// otherwise otpkit's shared client for this connect timeout (one per tokio runtime).
     pub fn new(
@@ -500,12 +535,21 @@ impl Transport {
             None => ClientSource::Shared(connect_timeout),
         };
         // Surface TLS set-up problems when the provider is built, not on its first call.
-        client.client()?;
+        #[cfg(feature = "testing")]
+        let in_process = options.answer.is_some();
+        #[cfg(not(feature = "testing"))]
+        let in_process = false;
+        if !in_process {
+            client.client()?;
+        }
         Ok(Transport {
             client,
             timeout,
             max_body_bytes: options.max_body_bytes,
             retry: options.retry.clone(),
+            redactor: Arc::default(),
+            #[cfg(feature = "testing")]
+            answer: options.answer.clone(),
         })
     }
 
@@ -546,7 +590,9 @@ impl Transport {
                 };
                 let error = match outcome {
                     Ok(value) => return Ok(value),
-                    Err(e) => e.in_context(call.provider, call.operation),
+                    Err(e) => e
+                        .in_context(call.provider, call.operation)
+                        .sealed(&self.redactor),
                 };
                 match self
                     .retry
@@ -584,6 +630,10 @@ impl Transport {
     }
 
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        #[cfg(feature = "testing")]
+        if let Some(answer) = &self.answer {
+            return Ok((answer.0)(request));
+        }
         // The request is assembled directly (not through a builder, which would insert every
         // header again); the body is shared, not copied.
         let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());

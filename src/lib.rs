@@ -55,12 +55,15 @@ pub mod descriptor;
 pub mod error;
 pub mod guard;
 pub mod handle;
+mod handle_key;
 pub mod http;
+mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod retry;
+pub mod router;
 pub mod seal;
 pub mod secret;
 
@@ -80,12 +83,14 @@ pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use guard::{Guard, GuardConfig};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use mask::scrub;
 pub use provider::{
     Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
     StatusReport, VerificationState, Verified,
 };
-pub use recipient::{scrub, Email, Phone, Recipient};
+pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use router::Router;
 pub use seal::SealKey;
 pub use secret::Secret;
 

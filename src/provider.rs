@@ -46,14 +46,20 @@ pub trait OtpProvider: Send + Sync + fmt::Debug {
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error>;
 
     /// Checks the code the user typed. `Ok` means verified; a refused code is an error whose
-    /// [`Error::is_rejection`] is true. A code that is not 4 to 10 digits is `invalid_code`
-    /// with no request made.
+    /// [`Error::is_rejection`] is true. A code that is not 4 to 10 digits is `invalid_code`,
+    /// a handle that was changed or not issued by this provider is `invalid_request`, and an
+    /// expired one `expired`, all with no request made (see [`crate::handle`]).
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error>;
 
-    /// Sends the code again; `unsupported` where the provider has no such call.
+    /// Sends another code. Where the provider has a resend call it is used; where it has none
+    /// (`capabilities().resend` is [`ResendMode::SendsAgain`](crate::ResendMode::SendsAgain)) a
+    /// new code goes to the handle's recipient with its purpose and channel, and the receipt
+    /// holds a new handle. Before the handle's resend time it is `cooldown` with the remaining
+    /// wait, and a changed or expired handle is refused, all with no request made.
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error>;
 
-    /// Where the verification stands; `unsupported` where the provider has no such call.
+    /// Where the verification stands; `unsupported` where the provider has no such call. The
+    /// handle is checked first, as for `verify`.
     async fn status(&self, handle: &Verification) -> Result<StatusReport, Error>;
 }
 

@@ -7,7 +7,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind};
-use crate::provider::OtpCode;
 
 /// An email address, checked for a plausible shape (`local@domain.tld`, no spaces, control,
 /// invisible or text-direction characters, at most 254 characters). The domain is kept in its
@@ -384,105 +383,9 @@ fn mask_digits(value: &str) -> String {
     format!("{prefix}{head}{}{tail}", "*".repeat(digits.len() - 6))
 }
 
-/// Masks what a provider message may echo back: email addresses, phone numbers and runs of four
-/// or more digits (codes). Other text is kept.
-///
-/// ```
-/// assert_eq!(
-///     otpkit::scrub("OTP 123456 sent to jane@example.com"),
-///     "OTP ****** sent to j***@example.com"
-/// );
-/// ```
-pub fn scrub(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'))
-            .unwrap_or(rest.len());
-        let (word, tail) = rest.split_at(end);
-        out.push_str(&scrub_word(word));
-        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
-        out.push_str(&tail[..sep_len]);
-        rest = &tail[sep_len..];
-    }
-    out
-}
-
-fn scrub_word(word: &str) -> String {
-    if word.contains('@') {
-        let trimmed = word.trim_end_matches(['.', ':', '!', '?']);
-        // The word may glue more onto the address (`email=jane@example.com=+4420…`): mask digit
-        // runs in what is left visible too.
-        let masked = mask_digit_runs(&mask_email(trimmed));
-        return format!("{masked}{}", &word[trimmed.len()..]);
-    }
-    // A phone number keeps its first two and last four digits, so only a word that cannot be a
-    // code is masked that way: one written with `+`, or with more digits than any code has.
-    // A bare run of 8 to 10 digits may be a code, and is masked whole.
-    let digit_count = word.chars().filter(char::is_ascii_digit).count();
-    let phone_like = if let Some(rest) = word.strip_prefix('+') {
-        rest.starts_with(|c: char| c.is_ascii_digit())
-    } else {
-        word.starts_with(|c: char| c.is_ascii_digit()) && digit_count > OtpCode::MAX_LEN
-    };
-    if digit_count >= 8 && phone_like {
-        return mask_digits(word);
-    }
-    mask_digit_runs(word)
-}
-
-/// Masks runs of four or more digits one by one, so `OTP:123456.` keeps its punctuation.
-fn mask_digit_runs(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut run = String::new();
-    for c in word.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        flush_run(&mut out, &mut run);
-        out.push(c);
-    }
-    flush_run(&mut out, &mut run);
-    out
-}
-
-fn flush_run(out: &mut String, run: &mut String) {
-    if run.len() >= 4 {
-        out.push_str(&"*".repeat(run.len()));
-    } else {
-        out.push_str(run);
-    }
-    run.clear();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scrub_hides_every_digit_of_long_codes() {
-        // Codes run to ten digits: none of their digits may survive, while a phone number
-        // (with `+`, or longer than any code) keeps the usual two-and-four.
-        for code in ["1234", "123456", "12345678", "1234567890"] {
-            let masked = "*".repeat(code.len());
-            assert_eq!(
-                scrub(&format!("code {code} is wrong")),
-                format!("code {masked} is wrong")
-            );
-            assert_eq!(scrub(&format!("OTP {code}.")), format!("OTP {masked}."));
-        }
-        assert_eq!(scrub("+14155550123"), "+14*****0123");
-        assert_eq!(scrub("sent to 919876543210"), "sent to 91******3210");
-    }
-
-    #[test]
-    fn scrub_masks_numbers_glued_to_an_address() {
-        let scrubbed = scrub("is=jane223@example.com=+442079474093");
-        assert!(!scrubbed.contains("442079474093"), "{scrubbed}");
-        assert!(!scrubbed.contains("jane223"), "{scrubbed}");
-    }
 
     #[test]
     fn emails_are_validated() {
@@ -655,17 +558,5 @@ mod tests {
                 ErrorKind::InvalidRecipient
             );
         }
-    }
-
-    #[test]
-    fn scrub_masks_contacts_and_codes_but_keeps_words_and_small_numbers() {
-        assert_eq!(scrub("Please wait 42 seconds."), "Please wait 42 seconds.");
-        assert_eq!(scrub("code:123456."), "code:******.");
-        assert_eq!(scrub("sent to +5511999888777"), "sent to +55*******8777");
-        assert_eq!(
-            scrub("user \"jane@example.com\""),
-            "user \"j***@example.com\""
-        );
-        assert_eq!(scrub("ünïcode ok"), "ünïcode ok");
     }
 }

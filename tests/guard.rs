@@ -534,3 +534,31 @@ async fn the_cli_applies_the_guard_table() {
     assert_eq!(sandbox.issued().len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `[guard]` on a router config guards the whole router: one routed send is one send to the
+/// budget, whichever member carried it.
+#[tokio::test]
+async fn a_guard_on_a_router_guards_every_member() {
+    let sandbox = otpkit::sandbox::Sandbox::with_options(
+        otpkit::sandbox::SandboxOptions::default().resend_cooldown(Duration::ZERO),
+    )
+    .await
+    .expect("sandbox");
+    let mut config = crate::router::email_pair(&sandbox);
+    config["guard"] = serde_json::json!({"recipient_sends": [2, 3600], "deny_prefixes": ["+881"]});
+    let router = otpkit::ProviderConfig::from_json_str(&config.to_string())
+        .and_then(|c| c.build())
+        .expect("a guarded router");
+    assert!(format!("{router:?}").starts_with("Guard"), "{router:?}");
+    router.send(&to("jane@example.com")).await.unwrap();
+    sandbox
+        .fail_next("thaaigroup", otpkit::sandbox::Failure::ServerError)
+        .unwrap();
+    // The primary fails, the backup sends: still one send for the budget.
+    router.send(&to("jane@example.com")).await.unwrap();
+    let err = router.send(&to("jane@example.com")).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    assert_eq!(err.provider_code(), Some("guard_recipient"));
+    assert_eq!(err.provider(), Some("router"));
+    assert_eq!(sandbox.issued().len(), 2);
+}

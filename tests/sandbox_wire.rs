@@ -975,8 +975,7 @@ fn forced_status(provider: &str, failure: Failure) -> u16 {
         ("tencent_ciam", Failure::ServerError) => 503,
         (_, Failure::ServerError) => 500,
         ("tencent_ciam", _) => 400,
-        ("hyperverge", Failure::QuotaExceeded) => 403,
-        ("generic" | "thundersms", Failure::QuotaExceeded) => 402,
+        ("hyperverge" | "generic" | "thundersms", Failure::QuotaExceeded) => 402,
         _ => 429,
     }
 }

@@ -259,6 +259,20 @@ impl ProviderSettings for Config {
     type Adapter = GenericAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
+    /// The three keys, the bearer token, and `api_key:api_secret` (the Basic and derived
+    /// Bearer credentials are its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let pair = format!("{}:{}", self.api_key.expose(), self.api_secret.expose());
+        let mut secrets = vec![
+            self.app_id.clone(),
+            self.api_key.clone(),
+            self.api_secret.clone(),
+            Secret::new(pair),
+        ];
+        secrets.extend(self.bearer_token.clone());
+        secrets
+    }
+
     fn adapter(&self, base_url: Url) -> Result<GenericAdapter, Error> {
         let channel = self.check()?;
         Ok(GenericAdapter {

@@ -15,7 +15,8 @@
 //!   is `invalid_request` with nothing sent. The length travels in the handle so the resend asks
 //!   for the same one.
 //! - **Mobile**: Indian numbers only (`+91` and 10 digits, sent without the country code);
-//!   anything else is `invalid_recipient` with nothing sent. `template_id` must be configured.
+//!   another country is `unsupported` and a malformed `+91` number `invalid_recipient`, with
+//!   nothing sent. `template_id` must be configured.
 //!   The code length is 4 to 9, the lifetime `otpExpiry` in minutes comes from
 //!   [`SendRequest::code_ttl`] (rounded up) or `otp_expiry_mins`. The first code always goes by
 //!   SMS; asking for [`Channel::Voice`] makes `resend` call back with `retryType: "voice"`
@@ -168,6 +169,10 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = HyperVergeAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.app_id.clone(), self.app_key.clone()]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<HyperVergeAdapter, Error> {
         let headers = header_map(&[
@@ -347,17 +352,23 @@ impl HyperVergeAdapter {
     }
 }
 
-/// The 10-digit national number of an Indian phone (`+91` and 10 digits).
+/// The 10-digit national number of an Indian phone (`+91` and 10 digits). Another country is a
+/// recipient HyperVerge cannot reach (`unsupported`); a `+91` number of another length is
+/// malformed (`invalid_recipient`).
 fn mobile_number(phone: &Phone) -> Result<&str, Error> {
-    phone
-        .national_number("91")
-        .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidRecipient,
-                "HyperVerge mobile codes reach Indian numbers only (+91 and 10 digits); nothing was sent",
-            )
-        })
+    let Some(national) = phone.national_number("91") else {
+        return Err(Error::unsupported(
+            "HyperVerge mobile codes reach Indian numbers only (+91); nothing was sent",
+        ));
+    };
+    if national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(national)
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidRecipient,
+            "an Indian mobile number has 10 digits after +91; nothing was sent",
+        ))
+    }
 }
 
 /// The channels a phone code can take: SMS first, voice on resend.

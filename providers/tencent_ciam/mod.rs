@@ -5,8 +5,8 @@
 //!   urlencode(client_secret))` and `{usage, phone_number | email, auth_source_id?}`. The
 //!   purpose becomes `usage` (`login` when none is given; `signup`, `update_userinfo`,
 //!   `reset_password`; any other purpose is `unsupported`). Phone numbers must be mainland China
-//!   mobiles (`+86` and 11 digits, sent without the `+86`); others are `invalid_recipient` with no
-//!   request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
+//!   mobiles (`+86` and 11 digits, sent without the `+86`): another country is `unsupported`,
+//!   another `+86` number `invalid_recipient`, with no request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
 //!   usages do not send it. The answer's `otp_token` is the handle's
 //!   [`reference`](Verification::reference) (also [`otp_token`]); it lives 5 minutes. A code
 //!   sent without an auth source lives 60 seconds (the documented default), so the receipt of a
@@ -24,8 +24,9 @@
 //!   [`TencentCiam::reset_password`] is the typed `POST /reset_user_password`; for sign-up and
 //!   `PATCH /userinfo`, pass the code as `email_otp` / `phone_number_otp` and [`otp_token`] as
 //!   `email_otp_token` / `phone_number_otp_token`.
-//! - **Resend**: there is no resend call; resending sends again with the handle's recipient and
-//!   purpose, which issues a new `otp_token` (use the new handle). There is no status call.
+//! - **Resend**: there is no resend call; the core's resend sends again with the handle's
+//!   recipient, purpose and channel, which issues a new `otp_token` (use the new handle). There
+//!   is no status call.
 //!
 //! ```toml
 //! provider = "tencent_ciam"
@@ -190,6 +191,19 @@ impl ProviderSettings for Config {
     type Adapter = TencentCiamAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
+    /// The two credentials and the `id:secret` pair of the Basic header, url-encoded as sent
+    /// and raw (the header value is its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
+        let encoded = |v: &str| byte_serialize(v.as_bytes()).collect::<String>();
+        vec![
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            Secret::new(format!("{id}:{secret}")),
+            Secret::new(format!("{}:{}", encoded(id), encoded(secret))),
+        ]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<TencentCiamAdapter, Error> {
         check_header_value("client_id", self.client_id.expose())?;
         check_header_value("client_secret", self.client_secret.expose())?;
@@ -286,8 +300,7 @@ pub fn otp_token(handle: &Verification) -> Option<&str> {
 /// The 11-digit national number of a mainland China mobile, as Tencent wants it.
 fn mainland_number(phone: &Phone) -> Result<&str, Error> {
     let national = phone.national_number("86").ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidRecipient,
+        Error::unsupported(
             "Tencent CIAM sends SMS codes to mainland China mobile numbers (+86) only; nothing was sent",
         )
     })?;
@@ -553,20 +566,5 @@ impl Adapter for TencentCiamAdapter {
         let mut verified = Verified::new(ID);
         verified.tokens = Some(tokens);
         Ok(verified)
-    }
-
-    /// Tencent CIAM has no resend call: resending is sending again with the handle's
-    /// recipient, purpose and channel, which issues a new `otp_token`.
-    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.build_send_to(handle.recipient(), handle.purpose(), handle.channel())
-    }
-
-    fn parse_resend(
-        &self,
-        handle: &Verification,
-        _sent: &HttpRequest,
-        response: &HttpResponse,
-    ) -> Result<SendReceipt, Error> {
-        self.receipt(handle.recipient(), handle.purpose(), response)
     }
 }

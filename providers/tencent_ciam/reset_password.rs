@@ -104,9 +104,9 @@ impl Client<TencentCiamAdapter> {
     /// with the handle's recipient and `otp_token`, the code and the new password. Tencent
     /// consumes the code here (there is no separate verify).
     ///
-    /// A code that is not 4 to 10 digits is `invalid_code`, and a handle that is not this
-    /// provider's `reset_password` handle or a blank password is `invalid_request`, all with no
-    /// request. A reused password (`recurrent_password`) or one the policy refuses
+    /// A code that is not 4 to 10 digits is `invalid_code`, a handle that was changed or is not
+    /// this provider's `reset_password` handle or a blank password is `invalid_request`, and an
+    /// expired handle `expired`, all with no request. A reused password (`recurrent_password`) or one the policy refuses
     /// (`invalid_new_password`) is `invalid_request`; a wrong code `invalid_code`; an unknown or
     /// expired `otp_token` `verification_not_found`.
     ///
@@ -133,6 +133,7 @@ impl Client<TencentCiamAdapter> {
         new_password: &Secret,
     ) -> Result<(), Error> {
         let context = |e: Error| e.in_context(ID, "reset_password");
+        self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self
             .adapter()

@@ -1,8 +1,9 @@
 //! Thaaigroup Verify: email OTP over two calls, `POST /api/otp/send` and `POST /api/otp/verify`,
 //! authenticated by the `X-Client-Id`, `X-Client-Secret` and `X-Client-Domain` headers.
 //!
-//! There is no resend call: [`resend`](crate::OtpProvider::resend) sends again with the same
-//! email and purpose, and an early one is `cooldown` with `retry_after`. There is no status call.
+//! There is no resend call: the core's [`resend`](crate::OtpProvider::resend) sends again with
+//! the same email and purpose, and an early one is `cooldown` with `retry_after`. There is no
+//! status call.
 //! The purpose used on send travels in the handle, because verify must repeat it.
 //!
 //! ```toml
@@ -69,6 +70,10 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = ThaaigroupAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.client_id.clone(), self.client_secret.clone()]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
         let headers = header_map(&[
@@ -233,20 +238,5 @@ impl Adapter for ThaaigroupAdapter {
             ));
         }
         Ok(Verified::new(ID))
-    }
-
-    /// Thaaigroup has no resend call: resending is sending again with the same email and
-    /// purpose; the provider enforces the cooldown.
-    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.build_send_to(email_of(handle.recipient())?, handle.purpose())
-    }
-
-    fn parse_resend(
-        &self,
-        handle: &Verification,
-        _sent: &HttpRequest,
-        response: &HttpResponse,
-    ) -> Result<SendReceipt, Error> {
-        self.receipt(email_of(handle.recipient())?, handle.purpose(), response)
     }
 }

@@ -11,8 +11,8 @@
 //!   `failed` (`verification_not_found`). Each code can be checked once.
 //! - `status` reports the overall state and each channel's delivery, so a caller can see that
 //!   WhatsApp failed and SMS took over.
-//! - `resend` is `unsupported`: ThunderSMS documents no resend call; the channel fallback is
-//!   the resend.
+//! - ThunderSMS documents no resend call: the core's `resend` sends again to the handle's
+//!   recipient with its channel first, and returns the new handle.
 //!
 //! The answer's `created_at`/`expire_at` carry no time zone, so the handle's expiry is computed
 //! from the requested timeout instead.
@@ -65,7 +65,7 @@ use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
     Verified,
 };
-use crate::recipient::{scrub, Phone};
+use crate::recipient::Phone;
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 
@@ -174,6 +174,10 @@ impl Config {
 impl ProviderSettings for Config {
     type Adapter = ThunderSmsAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
+
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.token.clone()]
+    }
 
     fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         // Checked on its own: behind `Bearer ` a blank token would still make a header.
@@ -329,6 +333,15 @@ fn answer(response: &HttpResponse) -> Result<(Map<String, Value>, bool), Error> 
 impl Adapter for ThunderSmsAdapter {
     const ID: &'static str = ID;
 
+    /// The shared markers, and the platform's own error envelope (a `code` that is an HTTP
+    /// error number, a Laravel `errors` object).
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response).or_else(|| {
+            let body = parse::object(response).ok()?;
+            errors::is_error_envelope(&body).then_some("status")
+        })
+    }
+
     /// The configured channels only.
     fn capabilities(&self) -> Capabilities {
         capabilities_on(self.channels())
@@ -408,10 +421,11 @@ impl Adapter for ThunderSmsAdapter {
             return Err(Error::unexpected("the check answer has no `status`"));
         };
         if errors::check_word(&word) != CheckWord::Verified {
-            return Err(Error::unexpected(format!(
-                "the check answer's status `{}` is not one ThunderSMS documents",
-                scrub(&word.chars().take(64).collect::<String>())
-            )));
+            let shown: String = word.chars().take(64).collect();
+            return Err(Error::from_provider(
+                ErrorKind::UnexpectedResponse,
+                &format!("the check answer's status `{shown}` is not one ThunderSMS documents"),
+            ));
         }
         let answered_id = parse::str_field(&body, "id");
         let same_id = |id: &String| {

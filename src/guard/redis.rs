@@ -206,10 +206,7 @@ impl RedisStore {
 
     fn unexpected(&self, reply: &Reply) -> Error {
         let what = match reply {
-            Reply::Error(message) => format!(
-                "answered with an error: {}",
-                crate::recipient::scrub(message)
-            ),
+            Reply::Error(message) => format!("answered with an error: {}", crate::scrub(message)),
             _ => "gave an answer the guard does not understand".to_owned(),
         };
         self.unavailable(what)
