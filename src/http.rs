@@ -115,7 +115,7 @@ impl HttpRequest {
 pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for &(name, key, value, sensitive) in headers {
-        crate::config::check_header_value(key, value)?;
+        crate::de::check_header_value(key, value)?;
         let mut header = HeaderValue::from_str(value)
             .map_err(|_| Error::config(key, "holds characters a header cannot carry"))?;
         header.set_sensitive(sensitive);

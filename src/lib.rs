@@ -51,6 +51,7 @@
 pub mod adapter;
 pub mod capabilities;
 pub mod config;
+mod de;
 pub mod descriptor;
 pub mod error;
 pub mod guard;
@@ -61,7 +62,9 @@ mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
+pub mod receipt;
 pub mod recipient;
+pub mod request;
 pub mod retry;
 pub mod router;
 pub mod seal;
