@@ -108,7 +108,7 @@ struct Raw {
     allow_prefixes: Vec<String>,
     #[serde(default)]
     deny_prefixes: Vec<String>,
-    #[serde(default, deserialize_with = "crate::config::de::opt_u64")]
+    #[serde(default, deserialize_with = "crate::de::opt_u64")]
     verify_attempts: Option<u64>,
 }
 
