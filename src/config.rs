@@ -176,7 +176,7 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
     /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
     /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
-    /// them invalidates outstanding handles.
+    /// them invalidates outstanding handles. The recorder replaces them with placeholders.
     fn secrets(&self) -> Vec<Secret>;
 
     /// Checks every value (the common keys first) and builds the typed client.
@@ -193,7 +193,8 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
         Ok(client
             .with_secrets(secrets.iter().map(Secret::expose))
             .with_handle_key(&secrets)
-            .with_resend_after(endpoint.resend_after))
+            .with_resend_after(endpoint.resend_after)
+            .recording(options, &secrets))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -214,6 +215,9 @@ pub struct Settings<T> {
     pub common: CommonConfig,
     /// The provider's own keys.
     pub provider: T,
+    /// The config as it was read (JSON), for the recorder's fixture files.
+    #[allow(dead_code)] // read through `ProviderConfig`, which a build without providers lacks
+    pub(crate) source: Option<Secret>,
 }
 
 macro_rules! registry {
@@ -249,10 +253,16 @@ macro_rules! registry {
             Router(Box<crate::router::RouterConfig>),
         }
 
-        /// The provider ids compiled into this build (one cargo feature each), in the
-        /// contract's order (see [`crate::providers::descriptors`]).
+        /// The ids of the vendors' providers compiled into this build (one cargo feature
+        /// each), in the contract's order (see [`crate::providers::descriptors`]). The in-memory
+        /// mock of the `testing` feature is registered too (`provider = "mock"`) but is no
+        /// vendor, so it is not listed.
         pub fn provider_ids() -> Vec<&'static str> {
-            crate::providers::descriptors().iter().map(|d| d.id).collect()
+            crate::providers::descriptors()
+                .iter()
+                .filter(|d| d.feature != "testing")
+                .map(|d| d.id)
+                .collect()
         }
 
         impl ProviderConfig {
@@ -286,10 +296,39 @@ macro_rules! registry {
 
             /// Checks every value and builds the provider alone (no `[guard]`).
             fn build_unguarded(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
-                let _ = options;
+                let recorded;
+                let options = match (&options.record, self.source()) {
+                    (Some(_), Some(source)) => {
+                        recorded = options.clone().config_source(source.clone());
+                        &recorded
+                    }
+                    _ => options,
+                };
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
                     ProviderConfig::Router(ref r) => r.build_provider(options),
+                }
+            }
+
+            /// The config as it was read, for the recorder.
+            fn source(&self) -> Option<&Secret> {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.source.as_ref(), )*
+                    // Each member keeps its own, and records with it.
+                    ProviderConfig::Router(_) => None,
+                }
+            }
+
+            fn with_source(self, source: Secret) -> Self {
+                match self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(mut s) => {
+                        s.source = Some(source);
+                        ProviderConfig::$variant(s)
+                    } )*
+                    router @ ProviderConfig::Router(_) => {
+                        drop(source);
+                        router
+                    }
                 }
             }
 
@@ -301,6 +340,7 @@ macro_rules! registry {
                         stringify!($module) => Ok(ProviderConfig::$variant(Settings {
                             common,
                             provider: from_map(rest)?,
+                            source: None,
                         })),
                     )*
                     crate::router::ID => Ok(ProviderConfig::Router(Box::new(
@@ -326,6 +366,7 @@ registry! {
     "tencent-ciam" => TencentCiam(tencent_ciam),
     "thundersms" => ThunderSms(thundersms),
     "hyperverge" => HyperVerge(hyperverge),
+    "testing" => Mock(mock),
 }
 
 impl ProviderConfig {
@@ -454,6 +495,8 @@ impl ProviderConfig {
         mut map: Map<String, Value>,
         name: &dyn Fn(&str) -> String,
     ) -> Result<Self, Error> {
+        // Kept (as a secret: it holds the credentials) for the recorder's fixture files.
+        let source = Secret::new(Value::Object(map.clone()).to_string());
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -481,7 +524,9 @@ impl ProviderConfig {
             .remove("guard")
             .map(crate::guard::GuardConfig::from_value)
             .transpose()?;
-        Self::from_parts(&provider, common, map).map_err(|e| rename_keys(e, name))
+        Self::from_parts(&provider, common, map)
+            .map(|config| config.with_source(source))
+            .map_err(|e| rename_keys(e, name))
     }
 }
 

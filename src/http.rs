@@ -356,6 +356,11 @@ pub struct HttpOptions {
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
+    /// A folder to write every exchange into as a scrubbed fixture file (see
+    /// [`crate::record`]); `None`, the default, records nothing.
+    pub record: Option<std::path::PathBuf>,
+    /// The config as it was read, for the recorder (set by `ProviderConfig::build_with`).
+    pub(crate) config_source: Option<crate::Secret>,
     /// An in-process stand-in for the provider's server (the fuzzer's), used instead of HTTP.
     #[cfg(feature = "testing")]
     pub(crate) answer: Option<InProcess>,
@@ -380,6 +385,8 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            record: None,
+            config_source: None,
             #[cfg(feature = "testing")]
             answer: None,
         }
@@ -402,6 +409,29 @@ impl HttpOptions {
     /// Caps response bodies at this many bytes.
     pub fn max_body_bytes(mut self, max: usize) -> Self {
         self.max_body_bytes = max;
+        self
+    }
+
+    /// Records every exchange of the providers built with these options into `dir`, one
+    /// scrubbed fixture file each (see [`crate::record`]). A folder that cannot be written is
+    /// logged and never fails a call. A provider built from a [`ProviderConfig`] records its
+    /// config too (credentials as placeholders), so the files replay as they are; one built
+    /// from a provider's own `Config` with `ProviderSettings::build` records only its id there.
+    ///
+    /// [`ProviderConfig`]: crate::ProviderConfig
+    ///
+    /// ```no_run
+    /// let options = otpkit::HttpOptions::default().record_to("fixtures/recorded");
+    /// let provider = otpkit::ProviderConfig::from_env()?.build_with(&options)?;
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
+    pub fn record_to(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.record = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn config_source(mut self, source: crate::Secret) -> Self {
+        self.config_source = Some(source);
         self
     }
 }

@@ -64,6 +64,7 @@ pub mod provider;
 pub mod random;
 pub mod receipt;
 pub mod recipient;
+pub mod record;
 pub mod request;
 pub mod retry;
 pub mod router;
@@ -73,6 +74,8 @@ pub mod secret;
 #[path = "../providers/mod.rs"]
 pub mod providers;
 
+#[cfg(any(feature = "testing", feature = "sandbox"))]
+pub mod magic;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "testing")]

@@ -42,7 +42,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -52,6 +52,8 @@ use crate::handle_key::HandleKey;
 use crate::http::{build_client, HttpOptions, DEFAULT_CONNECT_TIMEOUT};
 use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
 use crate::recipient::Recipient;
+
+pub use crate::providers::mock::{MockProvider, SentMessage};
 
 /// One recorded exchange.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +72,8 @@ pub struct Fixture {
     /// The operation's input: `recipient`, `purpose`, `channel`, `code_length`,
     /// `code_ttl_secs`, `end_user_ip`, `reference`, `custom_code` for send; `handle` (the serde form of a
     /// [`Verification`], or a token string; one without `mac` is stamped as the provider would
-    /// have) and `code` for the others.
+    /// have) and `code` for the others, and optionally `handle_from`, the file stem of the
+    /// send whose handle [`replay_scenario`] uses instead.
     #[serde(default)]
     pub input: Map<String, Value>,
     /// The request the adapter must send, or `null` for none.
@@ -211,6 +214,41 @@ pub async fn mount_fixtures(
     Ok(fixtures)
 }
 
+/// Replays a folder of fixtures as one scenario, in file order (recorded files are numbered, see
+/// [`crate::record`]): a fixture whose input has `"handle_from": "<file stem>"` gets, as its
+/// `handle`, the handle that file's replayed `send` or `resend` returned, so a recorded
+/// send, verify and resend replay as the flow they were. Each step is checked like
+/// [`Fixture::replay`]; returns every outcome, in order.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), String> {
+/// let outcomes = otpkit::testing::replay_scenario("fixtures/recorded/signup").await?;
+/// assert!(outcomes.iter().all(|o| o.get("ok").is_some()));
+/// # Ok(()) }
+/// ```
+pub async fn replay_scenario(dir: impl AsRef<Path>) -> Result<Vec<Value>, String> {
+    let mut handles: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    let mut outcomes = Vec::new();
+    for mut fixture in load_fixtures(dir)? {
+        let place = fixture.path.display().to_string();
+        if let Some(from) = fixture.input.get("handle_from").map(as_text) {
+            let handle = handles
+                .get(&from)
+                .ok_or_else(|| format!("{place}: no earlier send `{from}` gave a handle"))?;
+            fixture.input.insert("handle".into(), handle.clone());
+        }
+        let outcome = fixture
+            .replay()
+            .await
+            .map_err(|e| format!("{place}: {e}"))?;
+        if let Some(handle) = outcome.get("handle") {
+            handles.insert(fixture.name(), handle.clone());
+        }
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
+}
+
 impl Fixture {
     /// The fixture's name: its file stem.
     pub fn name(&self) -> String {
@@ -347,12 +385,7 @@ impl Fixture {
             "verify" => {
                 let code = self.input.get("code").map(as_text).unwrap_or_default();
                 let verified = provider.verify(&self.handle()?, &code).await?;
-                Ok(json!({
-                    "ok": true,
-                    "verified": true,
-                    "request_id": verified.request_id,
-                    "tokens": verified.tokens.is_some(),
-                }))
+                Ok(crate::record::render_verified(&verified))
             }
             "status" => Ok(render_status(&provider.status(&self.handle()?).await?)),
             other => Err(crate::Error::new(
@@ -597,44 +630,16 @@ fn subset_mismatch(expected: &Value, actual: &Value, at: &str) -> Option<String>
 
 /// Renders a receipt as [`Fixture::run`] describes.
 pub fn render_receipt(receipt: &SendReceipt) -> Value {
-    let handle = &receipt.verification;
-    json!({
-        "ok": true,
-        "provider": handle.provider(),
-        "handle": handle.to_token(),
-        "expires_in_secs": receipt.expires_in.map(|d| d.as_secs()),
-        "resend_after_secs": receipt.resend_after.map(|d| d.as_secs()),
-        "channel": receipt.channel.map(Channel::as_str),
-        "reference": handle.reference(),
-        "purpose": handle.purpose().map(Purpose::as_str),
-        "extra": serde_json::to_value(handle).ok().and_then(|v| v.get("extra").cloned()),
-        "request_id": receipt.request_id,
-    })
+    crate::record::render_receipt(receipt)
 }
 
 fn render_status(report: &StatusReport) -> Value {
-    json!({
-        "ok": true,
-        "status": report.state.as_str(),
-        "channels": report.channels.iter().map(|c| json!({"channel": c.channel, "status": c.status})).collect::<Vec<_>>(),
-    })
+    crate::record::render_status(report)
 }
 
 /// Renders an error as [`Fixture::run`] describes.
 pub fn render_error(error: &crate::Error) -> Value {
-    let mut rendered = serde_json::to_value(error).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut rendered {
-        map.insert("operation".into(), json!(error.operation()));
-        map.insert("request_id".into(), json!(error.request_id()));
-        map.insert("fields".into(), json!(error.fields()));
-        map.insert("quota".into(), json!(error.quota()));
-        map.insert(
-            "attempts_remaining".into(),
-            json!(error.attempts_remaining()),
-        );
-        map.insert("request_sent".into(), json!(error.request_sent()));
-    }
-    json!({"ok": false, "error": rendered})
+    crate::record::render_error(error)
 }
 
 #[cfg(test)]

@@ -136,13 +136,12 @@ fn expected_kind(provider: &str, failure: Failure) -> ErrorKind {
     match (provider, failure) {
         // A 429 on send is the account's rate limit (contract §3).
         ("hyperverge" | "generic" | "thundersms", Failure::Cooldown) => ErrorKind::RateLimited,
-        // Tencent has one answer for both: its 30 s per-number limit, a cooldown.
-        ("tencent_ciam", Failure::RateLimited) => ErrorKind::Cooldown,
         (_, Failure::Cooldown) => ErrorKind::Cooldown,
         (_, Failure::QuotaExceeded) => ErrorKind::QuotaExceeded,
         (_, Failure::RateLimited) => ErrorKind::RateLimited,
         (_, Failure::ServerError) => ErrorKind::Unavailable,
         (_, Failure::BadCredentials) => ErrorKind::InvalidCredentials,
+        (_, Failure::InvalidRecipient) => ErrorKind::InvalidRecipient,
         (_, Failure::HtmlPage) => ErrorKind::UnexpectedResponse,
         (_, Failure::Hang) => ErrorKind::Timeout,
         (_, _) => ErrorKind::UnexpectedResponse,
