@@ -389,7 +389,8 @@ impl ProviderConfig {
         )?))
     }
 
-    /// Checks every value and builds the provider with otpkit's shared client and no retries.
+    /// Checks every value and builds the provider with HTTP clients of its own (one per tokio
+    /// runtime that uses it) and no retries.
     pub fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
         self.build_with(&HttpOptions::default())
     }

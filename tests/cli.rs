@@ -8,23 +8,9 @@ use otpkit::testing::load_fixture;
 use serde_json::{json, Value};
 use wiremock::MockServer;
 
-/// The example binary, built by `cargo test` along with the test targets (built here otherwise).
+/// The example binary, built up to date (see `built_examples`).
 pub(crate) fn cli_binary() -> PathBuf {
-    let deps = std::env::current_exe().expect("test binary path");
-    let dir = deps.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir
-        .join("examples")
-        .join(format!("otpkit{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        // `cargo test` builds the examples; a filtered run (`--test otpkit`) may not have.
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "otpkit"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the otpkit example failed");
-    }
-    binary
+    crate::built_examples::example_binary("otpkit")
 }
 
 fn fixture(name: &str) -> otpkit::testing::Fixture {

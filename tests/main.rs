@@ -9,6 +9,8 @@ mod redis_server;
 mod signup_app;
 mod table;
 
+mod built_examples;
+
 mod accept;
 mod cli;
 mod faults;
