@@ -27,6 +27,10 @@ use crate::secret::Secret;
 /// `parse_*` sees the request that was sent (so values generated while building, such as an
 /// id put in a header, can travel into the handle) and decides success from the body, not the
 /// status code, wherever the provider signals failures inside HTTP 200.
+///
+/// Crate plumbing: not part of the public API (hidden from the docs, unnameable outside the
+/// crate), so adapters can change without a semver break.
+#[doc(hidden)]
 pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// The provider id.
     const ID: &'static str;

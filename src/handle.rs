@@ -1,6 +1,5 @@
 //! The verification handle: everything `verify`, `resend` and `status` need after `send`.
 
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

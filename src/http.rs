@@ -106,12 +106,6 @@ impl HttpRequest {
 /// Prepares headers once, for adapters to add to every request with
 /// [`HttpRequest::with_headers`]: `(name, value, sensitive)`. A value a header cannot carry is a
 /// `config` error naming `key`.
-///
-/// ```
-/// let headers = otpkit::http::header_map(&[("x-client-id", "client_id", "abc", true)])?;
-/// assert!(headers["x-client-id"].is_sensitive());
-/// # Ok::<(), otpkit::Error>(())
-/// ```
 pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for &(name, key, value, sensitive) in headers {
@@ -294,17 +288,6 @@ fn looks_like_html(body: &[u8]) -> bool {
 
 /// Parses a `Retry-After` value: whole seconds or an HTTP date. Negative seconds and dates in
 /// the past give zero; values beyond [`MAX_RETRY_AFTER`] are capped; anything else is `None`.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use otpkit::http::parse_retry_after;
-///
-/// let now = SystemTime::now();
-/// assert_eq!(parse_retry_after("42", now), Some(Duration::from_secs(42)));
-/// assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// assert_eq!(parse_retry_after("10000000000", now), Some(otpkit::MAX_RETRY_AFTER));
-/// ```
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Some(digits) = value.strip_prefix('-') {
@@ -1130,7 +1113,10 @@ mod tests {
             };
             let now = SystemTime::UNIX_EPOCH + Duration::from_secs(rng.next() % 253_402_300_799);
             if let Some(after) = parse_retry_after(&value, now) {
-                assert!(after <= MAX_RETRY_AFTER, "seed {seed}: {value:?} gave {after:?}");
+                assert!(
+                    after <= MAX_RETRY_AFTER,
+                    "seed {seed}: {value:?} gave {after:?}"
+                );
             }
         }
     }
@@ -1144,14 +1130,39 @@ mod tests {
                 0 => json!(rng.next() as i64),
                 1 => json!(f64::from_bits(rng.next())),
                 _ => Value::String(
-                    ["NaN", "inf", "-inf", "1e400", "-0", " 7 ", "0x10"]
-                        [(rng.next() % 7) as usize]
+                    ["NaN", "inf", "-inf", "1e400", "-0", " 7 ", "0x10"][(rng.next() % 7) as usize]
                         .to_owned(),
                 ),
             };
             if let Some(secs) = seconds_from_json(&value) {
-                assert!(secs <= MAX_RETRY_AFTER, "seed {seed}: {value} gave {secs:?}");
+                assert!(
+                    secs <= MAX_RETRY_AFTER,
+                    "seed {seed}: {value} gave {secs:?}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn the_documented_header_map_example_holds() -> Result<(), crate::Error> {
+        let headers = crate::http::header_map(&[("x-client-id", "client_id", "abc", true)])?;
+        assert!(headers["x-client-id"].is_sensitive());
+        Ok(())
+    }
+
+    #[test]
+    fn the_documented_parse_retry_after_example_holds() -> Result<(), crate::Error> {
+        use crate::http::parse_retry_after;
+        use std::time::{Duration, SystemTime};
+
+        let now = SystemTime::now();
+        assert_eq!(parse_retry_after("42", now), Some(Duration::from_secs(42)));
+        assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("10000000000", now),
+            Some(crate::MAX_RETRY_AFTER)
+        );
+        Ok(())
     }
 }

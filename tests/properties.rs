@@ -6,11 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use otpkit::{
-    Adapter, CommonConfig, ErrorKind, HttpOptions, OtpCode, ProviderConfig, ProviderSettings,
-    Recipient, SendRequest, Verification, MAX_RETRY_AFTER,
-};
-use reqwest::header::{HeaderName, HeaderValue};
+use otpkit::{ErrorKind, OtpCode, ProviderConfig, Recipient, Verification, MAX_RETRY_AFTER};
 use serde_json::{json, Value};
 
 use crate::local_server::{Action, LocalServer, Response};
@@ -512,24 +508,6 @@ fn config_readers_never_panic_or_echo_secrets() {
         let described = format!("{vars:?}");
         check(ProviderConfig::from_env_vars(vars), &described);
     });
-}
-
-fn arbitrary_response(rng: &mut Rng) -> HttpResponse {
-    let mut response = HttpResponse::new(rng.status(), rng.body());
-    if rng.chance(2) {
-        if let Ok(value) = HeaderValue::from_str(&rng.retry_after()) {
-            response.headers.insert("retry-after", value);
-        }
-    }
-    if rng.chance(2) {
-        let content_type = rng.pick(&["application/json", "text/html", "text/plain", "\u{7f}"]);
-        if let Ok(value) = HeaderValue::from_str(content_type) {
-            response
-                .headers
-                .insert(HeaderName::from_static("content-type"), value);
-        }
-    }
-    response
 }
 
 /// Every provider, end to end through the raw server: arbitrary status, headers and bytes.

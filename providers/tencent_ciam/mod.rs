@@ -243,6 +243,7 @@ impl ProviderSettings for Config {
 pub type TencentCiam = Client<TencentCiamAdapter>;
 
 /// Tencent CIAM's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct TencentCiamAdapter {
     /// `POST …/otp/send`, joined once.
