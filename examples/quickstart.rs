@@ -14,15 +14,12 @@ use std::time::Duration;
 use otpkit::sandbox::{Failure, Sandbox};
 use otpkit::{Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient, SendRequest};
 
-/// Who each provider sends to, and why.
+/// Who each provider sends to, and why: its descriptor's sample recipient and a purpose its
+/// `verify` checks.
 fn recipient_for(provider: &str) -> (&'static str, Purpose) {
-    match provider {
-        "generic" => ("+5511999888777", Purpose::Signup),
-        "thundersms" => ("+919189195123", Purpose::Signup),
-        // Tencent CIAM verifies through its login grant.
-        "tencent_ciam" => ("+8613612345678", Purpose::Login),
-        _ => ("jane.doe@example.com", Purpose::Signup),
-    }
+    let descriptor = otpkit::providers::descriptor(provider).expect("a compiled-in provider");
+    let purpose = Purpose::parse(descriptor.sample_purpose).expect("a valid sample purpose");
+    (descriptor.sample_recipient, purpose)
 }
 
 /// A code that is certainly not the right one: every digit moved by one.

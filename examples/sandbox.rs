@@ -42,12 +42,12 @@ fn shown(path: &std::path::Path) -> String {
         .unwrap_or_else(|| path.display().to_string())
 }
 
-fn example_recipient(provider: &str) -> &'static str {
-    match provider {
-        "generic" => "+5511999888777",
-        "thundersms" => "+919189195123",
-        "tencent_ciam" => "+8613612345678 --purpose login",
-        _ => "jane.doe@example.com",
+/// The command line's arguments for a first send: the descriptor's sample recipient and
+/// purpose.
+fn example_recipient(provider: &str) -> String {
+    match otpkit::providers::descriptor(provider) {
+        Some(d) => format!("{} --purpose {}", d.sample_recipient, d.sample_purpose),
+        None => "jane.doe@example.com".to_owned(),
     }
 }
 

@@ -11,16 +11,12 @@ use otpkit::{
 
 use crate::table::hang_timeout;
 
-/// Who each provider sends to. Tencent CIAM verifies through its login grant (with
-/// `auto_signup`, which is how it signs a new user up).
+/// Who each provider sends to, and why: its descriptor's sample recipient and purpose (a
+/// purpose its `verify` checks).
 fn recipient_for(provider: &str) -> (&'static str, Purpose) {
-    match provider {
-        "generic" => ("+5511999888777", Purpose::Signup),
-        "thundersms" => ("+919189195123", Purpose::Signup),
-        "tencent_ciam" => ("+8613612345678", Purpose::Login),
-        "hyperverge" => ("new.user@example.com", Purpose::Signup),
-        _ => ("new.user@example.com", Purpose::Signup),
-    }
+    let descriptor = otpkit::providers::descriptor(provider).expect("a compiled-in provider");
+    let purpose = Purpose::parse(descriptor.sample_purpose).expect("a valid sample purpose");
+    (descriptor.sample_recipient, purpose)
 }
 
 fn wrong(code: &str) -> String {
