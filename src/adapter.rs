@@ -5,6 +5,7 @@
 //! table-testable and fuzzable without a server.
 
 use std::fmt;
+use std::future::Future;
 
 use async_trait::async_trait;
 
@@ -132,22 +133,23 @@ impl<A: Adapter> Client<A> {
         &self.transport
     }
 
-    /// Runs one provider-specific exchange on the shared path.
-    pub async fn call<T>(
-        &self,
+    /// Runs one provider-specific exchange on the shared path. (A plain function returning the
+    /// exchange's future, so the future `OtpProvider` boxes does not hold the arguments twice.)
+    pub fn call<'a, T: 'a>(
+        &'a self,
         operation: &'static str,
         safety: RetrySafety,
-        recipient: Option<&crate::Recipient>,
-        request: &HttpRequest,
-        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
-    ) -> Result<T, Error> {
+        recipient: Option<&'a crate::Recipient>,
+        request: &'a HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error> + 'a,
+    ) -> impl Future<Output = Result<T, Error>> + 'a {
         let call = Call {
             provider: A::ID,
             operation,
             recipient,
             safety,
         };
-        self.transport.exchange(call, request, parse).await
+        self.transport.exchange(call, request, parse)
     }
 
     fn check_handle(&self, handle: &Verification) -> Result<(), Error> {

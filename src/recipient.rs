@@ -85,6 +85,11 @@ impl Email {
                 "the part after `@` must be a domain such as example.com",
             ));
         }
+        // Domains are case-insensitive and stored lower-cased; most arrive lower-case ASCII
+        // already, and are then kept as they are without formatting a copy.
+        if domain.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            return Ok(Email(value.to_owned()));
+        }
         Ok(Email(format!("{local}@{}", domain.to_lowercase())))
     }
 
