@@ -420,16 +420,6 @@ fn flows(which: &str, calls: u64) {
             "hand-written" => Arc::new(HandWritten::new(server.url())),
             _ => panic!("contender: otpkit or hand-written"),
         };
-        if std::env::var_os("BENCH_SIZES").is_some() {
-            let p = Otpkit::new(server.url());
-            let request = SendRequest::new(email_for(1).parse().expect("email"));
-            let send = p.0.send(&request);
-            eprintln!("send future {} bytes", std::mem::size_of_val(&*send));
-            let receipt = send.await.expect("send");
-            let code = code_for(&email_for(1));
-            let verify = p.0.verify(&receipt.verification, &code);
-            eprintln!("verify future {} bytes", std::mem::size_of_val(&*verify));
-        }
         run_batch(contender, 1, calls).await;
     });
     drop(runtime);

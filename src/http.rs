@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -628,11 +628,8 @@ impl Transport {
             .await
             .map_err(|e| from_reqwest(e, self.timeout))?;
         let status = response.status().as_u16();
-        let declared = response
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        // The declared `Content-Length`, as hyper already parsed it.
+        let declared = response.content_length();
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
