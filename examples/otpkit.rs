@@ -5,7 +5,11 @@
 //! cargo run --example otpkit -- [--config FILE] verify --handle <token> <code>
 //! cargo run --example otpkit -- [--config FILE] resend --handle <token>
 //! cargo run --example otpkit -- [--config FILE] status --handle <token>
+//! cargo run --example otpkit -- [--config FILE] capabilities
 //! ```
+//!
+//! A router config (`provider = "router"`, contract §7) works with every command; `send` and
+//! `resend` then also print `"member"`, and `provider` is the id of the member's provider.
 //!
 //! Without `--config` the environment is read (`OTPKIT_CONFIG`, or `OTPKIT_PROVIDER` plus
 //! `OTPKIT_<KEY>`). Every command prints exactly one JSON object on stdout. Exit codes: 0 on
@@ -15,10 +19,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use otpkit::{
-    Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient, SendReceipt,
-    SendRequest, Verification,
+    Capabilities, Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient,
+    SendReceipt, SendRequest, Verification,
 };
 use serde::Serialize;
 
@@ -40,41 +44,48 @@ enum Command {
     /// Send a code to an email address or an E.164 phone number.
     Send {
         /// `user@example.com` or `+14155550123`.
+        #[arg(value_name = "recipient")]
         recipient: String,
         /// signup, login, reset_password, update_userinfo or another word.
-        #[arg(long)]
+        #[arg(long, value_name = "P")]
         purpose: Option<String>,
         /// email, sms, whatsapp, voice or viber.
-        #[arg(long)]
+        #[arg(long, value_name = "C")]
         channel: Option<String>,
     },
     /// Check the code the user typed.
     Verify {
         /// The handle `send` printed.
-        #[arg(long)]
+        #[arg(long, value_name = "token")]
         handle: String,
         /// The code.
+        #[arg(value_name = "code")]
         code: String,
     },
     /// Send the code again.
     Resend {
         /// The handle `send` printed.
-        #[arg(long)]
+        #[arg(long, value_name = "token")]
         handle: String,
     },
     /// Ask where the verification stands.
     Status {
         /// The handle `send` printed.
-        #[arg(long)]
+        #[arg(long, value_name = "token")]
         handle: String,
     },
+    /// Say what the configured provider can do, without a request.
+    Capabilities,
 }
 
-/// The success output of `send` and `resend` (field order as in the contract).
+/// The success output of `send` and `resend` (field order fixed: scripts read it).
 #[derive(Serialize)]
 struct Sent<'a> {
     ok: bool,
     provider: &'a str,
+    /// The router member that sent (contract §7); absent for a single provider.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member: Option<&'a str>,
     handle: String,
     expires_in_secs: Option<u64>,
     resend_after_secs: Option<u64>,
@@ -93,6 +104,14 @@ struct StatusOut<'a> {
 }
 
 #[derive(Serialize)]
+struct CapabilitiesOut<'a> {
+    ok: bool,
+    provider: &'a str,
+    #[serde(flatten)]
+    capabilities: &'a Capabilities,
+}
+
+#[derive(Serialize)]
 struct Failed<'a> {
     ok: bool,
     error: &'a Error,
@@ -107,12 +126,10 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let message = e.to_string();
-            let first_line = message.lines().next().unwrap_or("invalid arguments");
             return fail(&Error::new(
                 ErrorKind::Config,
-                format!("usage: {first_line}"),
-            ));
+                format!("usage: {}", usage_problem(&e)),
+            ))
         }
     };
     init_tracing();
@@ -186,6 +203,14 @@ async fn run(cli: Cli) -> Result<String, Error> {
                 status: report.state.as_str(),
             })
         }
+        Command::Capabilities => {
+            let provider = config.build()?;
+            to_json(&CapabilitiesOut {
+                ok: true,
+                provider: provider.id(),
+                capabilities: provider.capabilities(),
+            })
+        }
     }
 }
 
@@ -193,6 +218,7 @@ fn sent(receipt: &SendReceipt) -> Result<String, Error> {
     to_json(&Sent {
         ok: true,
         provider: receipt.verification.provider(),
+        member: receipt.verification.member(),
         handle: receipt.verification.to_token(),
         expires_in_secs: receipt.expires_in.map(|d| d.as_secs()),
         resend_after_secs: receipt.resend_after.map(|d| d.as_secs()),
@@ -210,6 +236,42 @@ fn fail(error: &Error) -> ExitCode {
         Err(_) => println!("{{\"ok\":false,\"error\":{{\"kind\":\"unexpected_response\"}}}}"),
     }
     ExitCode::from(exit_code(error.kind()))
+}
+
+/// What is wrong with the command line, in one line that names the argument: the missing one,
+/// the unknown one, or the option left without its value.
+fn usage_problem(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as Usage};
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(one)) => Some(one.clone()),
+        Some(ContextValue::Strings(many)) if !many.is_empty() => Some(many.join(", ")),
+        _ => None,
+    };
+    let argument = context(ContextKind::InvalidArg);
+    let named = match error.kind() {
+        Usage::MissingRequiredArgument => argument.map(|a| format!("missing {a}")),
+        Usage::MissingSubcommand | Usage::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let commands: Vec<String> = Cli::command()
+                .get_subcommands()
+                .map(|c| c.get_name().to_owned())
+                .collect();
+            Some(format!("missing command: one of {}", commands.join(", ")))
+        }
+        Usage::InvalidSubcommand => {
+            context(ContextKind::InvalidSubcommand).map(|c| format!("unknown command `{c}`"))
+        }
+        Usage::UnknownArgument => argument.map(|a| format!("unknown argument `{a}`")),
+        Usage::InvalidValue if context(ContextKind::InvalidValue).is_none_or(|v| v.is_empty()) => {
+            argument.map(|a| format!("missing the value of {a}"))
+        }
+        _ => None,
+    };
+    named.unwrap_or_else(|| {
+        // clap's own first line, without its `error: ` prefix.
+        let text = error.to_string();
+        let first = text.lines().next().unwrap_or("invalid arguments");
+        first.strip_prefix("error: ").unwrap_or(first).to_owned()
+    })
 }
 
 fn exit_code(kind: ErrorKind) -> u8 {

@@ -5,15 +5,20 @@
 //! table-testable and fuzzable without a server.
 
 use std::fmt;
-use std::future::Future;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
+use crate::handle_key::HandleKey;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
+use crate::mask::Redactor;
+use crate::parse;
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
 use crate::retry::RetrySafety;
+use crate::secret::Secret;
 
 /// One provider's wire format: a pure `build_*` and `parse_*` per operation.
 ///
@@ -24,9 +29,15 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// The provider id.
     const ID: &'static str;
 
-    /// Whether the provider accepts a caller-chosen code ([`SendRequest::custom_code`]).
-    fn accepts_custom_code(&self) -> bool {
-        false
+    /// What this provider, as configured, can do (contract §6). Read once when the client is
+    /// built; the core refuses what falls outside it before the adapter sees a request.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The error marker `response` carries, if any (see [`parse::error_marker`], the default).
+    /// The exchange path asks this separately from `parse_*`: `Ok` from a body with a marker, or
+    /// from a non-2xx answer, is refused there: success is earned.
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response)
     }
 
     /// Builds the send request.
@@ -50,11 +61,14 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
         response: &HttpResponse,
     ) -> Result<Verified, Error>;
 
-    /// Builds the resend request; `unsupported` by default.
+    /// Builds the resend request of a provider whose capabilities say
+    /// [`ResendMode::Native`]; `unsupported` by default. Where they say
+    /// [`ResendMode::SendsAgain`] the core sends again through [`Adapter::build_send`] and never
+    /// calls this.
     fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
         let _ = handle;
         Err(Error::unsupported(format!(
-            "{} has no resend call; call send again",
+            "{} has no resend call",
             Self::ID
         )))
     }
@@ -97,17 +111,48 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
 }
 
 /// An [`Adapter`] joined to the shared exchange path: this is what `build()` returns for each
-/// provider. It checks handles and codes before any adapter sees them.
+/// provider. It checks handles and codes before any adapter sees them: every handle it returns
+/// carries its MAC and resend time, and every handle it is given must carry a valid MAC, be
+/// unexpired and (for `resend`) be past its resend time (see [`crate::handle`]).
 #[derive(Debug, Clone)]
 pub struct Client<A> {
     adapter: A,
     transport: Transport,
+    capabilities: Capabilities,
+    handle_key: HandleKey,
+    resend_after: Duration,
 }
 
+/// The wait before a resend when neither the provider's answer nor the configuration names one
+/// (`resend_after_secs`, contract §2).
+pub(crate) const DEFAULT_RESEND_AFTER: Duration = Duration::from_secs(30);
+
 impl<A: Adapter> Client<A> {
-    /// Joins an adapter to a transport.
+    /// Joins an adapter to a transport. Handles are stamped with a random key of this client
+    /// (they do not outlive it) and resends wait 30 s where the provider names no wait;
+    /// [`ProviderSettings::build`](crate::ProviderSettings::build) derives the key from the
+    /// configured credentials instead, so handles work across processes.
     pub fn new(adapter: A, transport: Transport) -> Self {
-        Client { adapter, transport }
+        let capabilities = adapter.capabilities();
+        Client {
+            adapter,
+            transport,
+            capabilities,
+            handle_key: HandleKey::random(),
+            resend_after: DEFAULT_RESEND_AFTER,
+        }
+    }
+
+    /// Keys handle MACs with the provider's id and these configured secret values.
+    pub(crate) fn with_handle_key(mut self, secrets: &[Secret]) -> Self {
+        self.handle_key = HandleKey::from_credentials(A::ID, secrets);
+        self
+    }
+
+    /// Sets the wait before a resend when the provider's answer names none.
+    pub(crate) fn with_resend_after(mut self, wait: Duration) -> Self {
+        self.resend_after = wait;
+        self
     }
 
     /// Builds the transport from timeouts and options, then joins.
@@ -133,37 +178,151 @@ impl<A: Adapter> Client<A> {
         &self.transport
     }
 
-    /// Runs one provider-specific exchange on the shared path. (A plain function returning the
-    /// exchange's future, so the future `OtpProvider` boxes does not hold the arguments twice.)
-    pub fn call<'a, T: 'a>(
-        &'a self,
+    /// Hides these configured secret values (raw, base64, url-encoded) in every error this
+    /// client returns; [`ProviderSettings::build`](crate::ProviderSettings::build) passes the
+    /// provider's [`ProviderSettings::secrets`](crate::ProviderSettings::secrets).
+    pub(crate) fn with_secrets<S: AsRef<str>>(
+        mut self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.transport = self.transport.with_redactor(Redactor::new(secrets));
+        self
+    }
+
+    /// An error decided before any request, with its context, sealed like the exchange's.
+    fn local(&self, operation: &'static str, error: Error) -> Error {
+        error
+            .in_context(A::ID, operation)
+            .sealed(self.transport.redactor())
+    }
+
+    /// Runs one provider-specific exchange on the shared path. `Ok` comes only from a 2xx
+    /// answer that `parse` reads as success and that carries no error marker
+    /// ([`Adapter::error_marker`]); otherwise the error says why.
+    pub async fn call<T>(
+        &self,
         operation: &'static str,
         safety: RetrySafety,
-        recipient: Option<&'a crate::Recipient>,
-        request: &'a HttpRequest,
-        parse: impl Fn(&HttpResponse) -> Result<T, Error> + 'a,
-    ) -> impl Future<Output = Result<T, Error>> + 'a {
+        recipient: Option<&crate::Recipient>,
+        request: &HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let call = Call {
             provider: A::ID,
             operation,
             recipient,
             safety,
         };
-        self.transport.exchange(call, request, parse)
+        let earned = |response: &HttpResponse| {
+            let value = parse(response)?;
+            let marker = self.adapter.error_marker(operation, response);
+            match parse::unearned_success(marker, response) {
+                None => Ok(value),
+                Some(error) => Err(error),
+            }
+        };
+        self.transport
+            .exchange(call, request, earned)
+            .await
+            .map_err(|e| with_cooldown_wait(e, self.resend_after))
     }
 
-    fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
-        if handle.provider() == A::ID {
-            return Ok(());
+    /// Sends a code the way `send` does, without asking whether `verify` can check its
+    /// purpose: for a provider's own typed flows (Tencent's password reset), whose code
+    /// another call consumes. Recipient, channel and caller-code checks still apply.
+    pub(crate) async fn send_for_own_flow(
+        &self,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, Error> {
+        self.send_as("send", request).await
+    }
+
+    /// The one send path, for `send` and for `resend` where the provider has no resend call
+    /// (`operation` names which in errors and tracing).
+    async fn send_as(
+        &self,
+        operation: &'static str,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, Error> {
+        let context = |e: Error| self.local(operation, e);
+        request.validate().map_err(context)?;
+        self.capabilities.check_reach(request).map_err(context)?;
+        let http = self.adapter.build_send(request).map_err(context)?;
+        self.call(
+            operation,
+            RetrySafety::NotOnceSent,
+            Some(&request.recipient),
+            &http,
+            |response| {
+                let receipt = self.adapter.parse_send(request, &http, response)?;
+                self.issue(receipt, request.member.clone())
+            },
+        )
+        .await
+    }
+
+    /// Checks a handle before any adapter sees it: issued by this provider, its MAC intact
+    /// under this provider's key (`invalid_request` otherwise), and not past its expiry
+    /// (`expired`). Nothing is sent in either case. Every operation that takes a handle,
+    /// including provider-specific ones, calls it first.
+    pub(crate) fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
+        if handle.provider() != A::ID {
+            return Err(Error::new(
+                ErrorKind::InvalidRequest,
+                format!(
+                    "this handle was issued by `{}`, not `{}`",
+                    handle.provider(),
+                    A::ID
+                ),
+            ));
         }
-        Err(Error::new(
-            ErrorKind::InvalidRequest,
-            format!(
-                "this handle was issued by `{}`, not `{}`",
-                handle.provider(),
-                A::ID
-            ),
-        ))
+        self.handle_key.check(handle)?;
+        if handle.is_expired() {
+            return Err(Error::new(
+                ErrorKind::Expired,
+                "this handle has expired; send a new code (nothing was sent)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Completes a receipt the adapter read: the router member, the resend time (the
+    /// provider's wait, else `resend_after_secs`) and the MAC over the finished handle.
+    fn issue(
+        &self,
+        mut receipt: SendReceipt,
+        member: Option<String>,
+    ) -> Result<SendReceipt, Error> {
+        let wait = *receipt.resend_after.get_or_insert(self.resend_after);
+        let handle = receipt.verification.with_member(member).resendable_in(wait);
+        receipt.verification = self.handle_key.stamp(handle);
+        check_receipt(receipt)
+    }
+}
+
+/// `cooldown` with the remaining wait when the handle's resend time has not come.
+fn check_cooldown(handle: &Verification) -> Result<(), Error> {
+    let wait = handle.resend_wait();
+    if wait.is_zero() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Cooldown,
+        format!(
+            "a new code may be asked for in {} s; nothing was sent",
+            wait.as_secs_f64().ceil()
+        ),
+    )
+    .with_retry_after(wait))
+}
+
+/// A `cooldown` always says how long to wait: the provider's, else `default`
+/// (`resend_after_secs`).
+fn with_cooldown_wait(error: Error, default: Duration) -> Error {
+    if error.kind() == ErrorKind::Cooldown && error.retry_after().is_none() {
+        error.with_retry_after(default)
+    } else {
+        error
     }
 }
 
@@ -187,31 +346,18 @@ impl<A: Adapter> OtpProvider for Client<A> {
         A::ID
     }
 
-    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "send");
-        request.validate().map_err(context)?;
-        if request.custom_code.is_some() && !self.adapter.accepts_custom_code() {
-            return Err(context(Error::unsupported(format!(
-                "{} generates its own codes; a caller-chosen code cannot be sent",
-                A::ID
-            ))));
-        }
-        let http = self.adapter.build_send(request).map_err(context)?;
-        self.call(
-            "send",
-            RetrySafety::NotOnceSent,
-            Some(&request.recipient),
-            &http,
-            |response| {
-                let receipt = self.adapter.parse_send(request, &http, response)?;
-                check_receipt(receipt)
-            },
-        )
-        .await
+    fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 
+    async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
+        self.capabilities
+            .check_send(request)
+            .map_err(|e| self.local("send", e))?;
+        self.send_for_own_flow(request).await
+    }
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
-        let context = |e: Error| e.in_context(A::ID, "verify");
+        let context = |e: Error| self.local("verify", e);
         self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self.adapter.build_verify(handle, &code).map_err(context)?;
@@ -225,9 +371,21 @@ impl<A: Adapter> OtpProvider for Client<A> {
         .await
     }
 
+    /// Checks the handle and its resend time (`cooldown` with the remaining wait before it),
+    /// then asks the provider's resend call where it has one, or sends a new code to the
+    /// handle's recipient with its purpose and channel where it has none (a new handle).
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
-        let context = |e: Error| e.in_context(A::ID, "resend");
+        let context = |e: Error| self.local("resend", e);
         self.check_handle(handle).map_err(context)?;
+        check_cooldown(handle).map_err(context)?;
+        let member = handle.member().map(str::to_owned);
+        if self.capabilities.resend == ResendMode::SendsAgain {
+            let mut request = SendRequest::new(handle.recipient().clone());
+            request.purpose = handle.purpose().cloned();
+            request.channel = handle.channel();
+            request.member = member;
+            return self.send_as("resend", &request).await;
+        }
         let http = self.adapter.build_resend(handle).map_err(context)?;
         self.call(
             "resend",
@@ -236,14 +394,14 @@ impl<A: Adapter> OtpProvider for Client<A> {
             &http,
             |response| {
                 let receipt = self.adapter.parse_resend(handle, &http, response)?;
-                check_receipt(receipt)
+                self.issue(receipt, member.clone())
             },
         )
         .await
     }
 
     async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
-        let context = |e: Error| e.in_context(A::ID, "status");
+        let context = |e: Error| self.local("status", e);
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_status(handle).map_err(context)?;
         self.call(
@@ -254,5 +412,81 @@ impl<A: Adapter> OtpProvider for Client<A> {
             |response| self.adapter.parse_status(handle, response),
         )
         .await
+    }
+}
+
+#[cfg(all(test, feature = "thaaigroup"))]
+mod tests {
+    use super::*;
+    use crate::config::{CommonConfig, ProviderSettings};
+    use crate::providers::thaaigroup::{Config, ThaaigroupAdapter};
+
+    /// A Thaaigroup client whose base URL refuses connections: any request would be `transport`.
+    fn client() -> Client<ThaaigroupAdapter> {
+        let common = CommonConfig {
+            base_url: Some("http://127.0.0.1:1".into()),
+            ..CommonConfig::default()
+        };
+        Config::new("id", "secret", "example.com")
+            .build(&common, &HttpOptions::default())
+            .unwrap()
+    }
+
+    fn stamped(json: serde_json::Value) -> Verification {
+        let secrets = Config::new("id", "secret", "example.com").secrets();
+        let handle = serde_json::from_value(json).unwrap();
+        HandleKey::from_credentials("thaaigroup", &secrets).stamp(handle)
+    }
+
+    #[tokio::test]
+    async fn expired_handles_are_refused_before_any_request() {
+        let client = client();
+        let handle = stamped(serde_json::json!({
+            "provider": "thaaigroup", "recipient": "jane@example.com", "expires_at": 1
+        }));
+        let verify = client.verify(&handle, "123456").await.unwrap_err();
+        let resend = client.resend(&handle).await.unwrap_err();
+        let status = client.status(&handle).await.unwrap_err();
+        for err in [verify, resend, status] {
+            assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
+            assert_eq!(err.request_sent(), None, "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resend_before_the_handles_resend_time_is_cooldown_with_the_wait() {
+        let client = client();
+        let handle = Verification::new("thaaigroup", "jane@example.com".parse().unwrap())
+            .resendable_in(Duration::from_secs(60));
+        let handle = client.handle_key.stamp(handle);
+        let err = client.resend(&handle).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Cooldown, "{err}");
+        assert_eq!(err.operation(), Some("resend"));
+        let wait = err.retry_after().unwrap();
+        assert!(wait > Duration::from_secs(58) && wait <= Duration::from_secs(61));
+        // Past it, the core sends again (here: to a refused port, so `transport`).
+        let due = client.handle_key.stamp(
+            Verification::new("thaaigroup", "jane@example.com".parse().unwrap())
+                .resendable_in(Duration::ZERO),
+        );
+        let err = client.resend(&due).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
+        assert_eq!(err.operation(), Some("resend"));
+    }
+
+    #[tokio::test]
+    async fn handles_from_another_key_are_refused() {
+        let handle = stamped(serde_json::json!({
+            "provider": "thaaigroup", "recipient": "jane@example.com"
+        }));
+        let rotated = Config::new("id", "rotated", "example.com")
+            .build(&CommonConfig::default(), &HttpOptions::default())
+            .unwrap();
+        let err = rotated.verify(&handle, "123456").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+        // A client made without configuration has a key of its own.
+        let bare = Client::new(client().adapter.clone(), client().transport.clone());
+        let err = bare.verify(&handle, "123456").await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
     }
 }

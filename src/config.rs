@@ -12,12 +12,13 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::adapter::{Adapter, Client};
+use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
+use crate::secret::Secret;
 
-/// The keys every provider accepts (contract §2).
+/// The keys every provider accepts (the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -34,6 +35,10 @@ pub struct CommonConfig {
     /// Permit a plain-`http` `base_url` that is not loopback.
     #[serde(default, deserialize_with = "de::bool")]
     pub allow_http: bool,
+    /// The least time between codes to one handle, in seconds, when the provider's answer says
+    /// none (default 30; 0 to 3600).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    pub resend_after_secs: Option<u64>,
 }
 
 /// The checked form of [`CommonConfig`].
@@ -46,10 +51,15 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// Time to connect.
     pub connect_timeout: Duration,
+    /// The wait before a resend when the provider's answer names none.
+    pub resend_after: Duration,
 }
 
 /// The longest timeout accepted, in seconds.
 const MAX_TIMEOUT_SECS: u64 = 600;
+
+/// The longest `resend_after_secs` accepted.
+const MAX_RESEND_AFTER_SECS: u64 = 3600;
 
 impl CommonConfig {
     /// Checks the common keys. `default_base` is the provider's documented URL, or `None` where
@@ -100,6 +110,16 @@ impl CommonConfig {
                 self.connect_timeout_secs,
                 DEFAULT_CONNECT_TIMEOUT,
             )?,
+            resend_after: match self.resend_after_secs {
+                None => DEFAULT_RESEND_AFTER,
+                Some(secs) if secs <= MAX_RESEND_AFTER_SECS => Duration::from_secs(secs),
+                Some(_) => {
+                    return Err(Error::config(
+                        "resend_after_secs",
+                        format!("must be 0 to {MAX_RESEND_AFTER_SECS} seconds"),
+                    ))
+                }
+            },
         })
     }
 }
@@ -163,6 +183,13 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// Checks the provider's own keys and makes its adapter for `base_url`.
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
+    /// Every configured secret value, plus any value derived from them that travels on the
+    /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
+    /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
+    /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
+    /// them invalidates outstanding handles.
+    fn secrets(&self) -> Vec<Secret>;
+
     /// Checks every value (the common keys first) and builds the typed client.
     fn build(
         &self,
@@ -171,7 +198,13 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     ) -> Result<Client<Self::Adapter>, Error> {
         let endpoint = common.resolve(Self::DEFAULT_BASE_URL)?;
         let adapter = self.adapter(endpoint.base_url)?;
-        Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)
+        let client =
+            Client::with_options(adapter, endpoint.timeout, endpoint.connect_timeout, options)?;
+        let secrets = self.secrets();
+        Ok(client
+            .with_secrets(secrets.iter().map(Secret::expose))
+            .with_handle_key(&secrets)
+            .with_resend_after(endpoint.resend_after))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -196,7 +229,7 @@ pub struct Settings<T> {
 
 macro_rules! registry {
     ($( $feature:literal => $variant:ident($module:ident) ),* $(,)?) => {
-        /// A provider's configuration, tagged by `provider` (contract §2).
+        /// A provider's configuration, tagged by `provider` (the crate documentation's [Configuration](crate#configuration) section).
         ///
         /// ```
         /// use otpkit::ProviderConfig;
@@ -223,14 +256,14 @@ macro_rules! registry {
                 #[cfg(feature = $feature)]
                 $variant(Settings<crate::providers::$module::Config>),
             )*
+            /// `provider = "router"`: named members and routes (contract §7).
+            Router(Box<crate::router::RouterConfig>),
         }
 
-        /// The provider ids compiled into this build (one cargo feature each).
-        #[allow(clippy::vec_init_then_push, unused_mut)] // one push per cargo feature
+        /// The provider ids compiled into this build (one cargo feature each), in the
+        /// contract's order (see [`crate::providers::descriptors`]).
         pub fn provider_ids() -> Vec<&'static str> {
-            let mut ids = Vec::new();
-            $( #[cfg(feature = $feature)] ids.push(stringify!($module)); )*
-            ids
+            crate::providers::descriptors().iter().map(|d| d.id).collect()
         }
 
         impl ProviderConfig {
@@ -238,6 +271,19 @@ macro_rules! registry {
             pub fn provider_id(&self) -> &'static str {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(_) => stringify!($module), )*
+                    ProviderConfig::Router(_) => crate::router::ID,
+                }
+            }
+
+            /// The provider's configured secret values (see [`ProviderSettings::secrets`]): the
+            /// handle key's material and what redaction hides; a router's are its members'.
+            #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by replay and the fuzzer
+            pub(crate) fn secrets(&self) -> Vec<Secret> {
+                match *self {
+                    ProviderConfig::Router(ref r) => {
+                        r.members.iter().flat_map(|m| m.config.secrets()).collect()
+                    }
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.secrets(), )*
                 }
             }
 
@@ -245,6 +291,7 @@ macro_rules! registry {
             pub fn common(&self) -> &CommonConfig {
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => &s.common, )*
+                    ProviderConfig::Router(ref r) => &r.common,
                 }
             }
 
@@ -253,6 +300,7 @@ macro_rules! registry {
                 let _ = options;
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
+                    ProviderConfig::Router(ref r) => r.build_provider(options),
                 }
             }
 
@@ -266,9 +314,16 @@ macro_rules! registry {
                             provider: from_map(rest)?,
                         })),
                     )*
+                    crate::router::ID => Ok(ProviderConfig::Router(Box::new(
+                        crate::router::RouterConfig::from_parts(common, rest)?,
+                    ))),
                     other => Err(Error::config(
                         "provider",
-                        format!("`{other}` is not one of {}", provider_ids().join(", ")),
+                        format!(
+                            "`{other}` is not one of {}, {}",
+                            provider_ids().join(", "),
+                            crate::router::ID
+                        ),
                     )),
                 }
             }
@@ -387,7 +442,10 @@ impl ProviderConfig {
         })
     }
 
-    fn from_map(mut map: Map<String, Value>, name: &dyn Fn(&str) -> String) -> Result<Self, Error> {
+    pub(crate) fn from_map(
+        mut map: Map<String, Value>,
+        name: &dyn Fn(&str) -> String,
+    ) -> Result<Self, Error> {
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -404,6 +462,7 @@ impl ProviderConfig {
             "timeout_secs",
             "connect_timeout_secs",
             "allow_http",
+            "resend_after_secs",
         ] {
             if let Some(value) = map.remove(key) {
                 common.insert(key.to_owned(), value);
@@ -426,8 +485,11 @@ fn from_map<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, Error> {
     serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
         let path = e.path().to_string();
         let message = without_values(&e.into_inner().to_string());
-        let top_level_key_problem = !path.contains(['.', '['])
-            && (message.starts_with("unknown field") || message.starts_with("missing field"));
+        // An unknown key is reported at its own path; anything else below a key (a key
+        // unknown or missing inside a value, such as a channel of a JSON list in one string)
+        // belongs to that key.
+        let named = message.split('`').nth(1);
+        let top_level_key_problem = message.starts_with("unknown field") && named == Some(&path);
         if path == "." || path.is_empty() || top_level_key_problem {
             // The message names the key itself; `rename_keys` words it for the source.
             Error::new(ErrorKind::Config, message)
@@ -457,12 +519,19 @@ fn rename_keys(error: Error, name: &dyn Fn(&str) -> String) -> Error {
     if let Some(key) = key_in("missing field `") {
         return Error::new(ErrorKind::Config, format!("missing key {}", name(&key)));
     }
+    // A problem inside one key's value: ``"`channels`: …"``.
+    if let Some((key, rest)) = key_in("`").and_then(|key| {
+        let rest = message.strip_prefix(&format!("`{key}`:"))?;
+        (!key.contains(['.', '['])).then_some((key, rest))
+    }) {
+        return Error::new(ErrorKind::Config, format!("{}:{rest}", name(&key)));
+    }
     error
 }
 
 /// Drops quoted values from serde messages such as ``invalid type: string "abc", expected u64``,
 /// so a secret put under the wrong key is never echoed.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     if !(message.starts_with("invalid type") || message.starts_with("invalid value")) {
         return message.to_owned();
     }
@@ -628,6 +697,43 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("timeout_secs"));
+    }
+
+    #[cfg(feature = "thaaigroup")]
+    #[test]
+    fn resend_after_secs_is_read_everywhere_and_bounded() {
+        let base = r#""provider":"thaaigroup","client_id":"a","client_secret":"b","domain":"x""#;
+        let json = ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":5}}"));
+        assert_eq!(json.unwrap().common().resend_after_secs, Some(5));
+        let toml = ProviderConfig::from_toml_str(
+            "provider = \"thaaigroup\"\nclient_id = \"a\"\nclient_secret = \"b\"\ndomain = \"x\"\nresend_after_secs = 0",
+        );
+        assert_eq!(toml.unwrap().common().resend_after_secs, Some(0));
+        let vars = [
+            ("OTPKIT_PROVIDER", "thaaigroup"),
+            ("OTPKIT_CLIENT_ID", "a"),
+            ("OTPKIT_CLIENT_SECRET", "b"),
+            ("OTPKIT_DOMAIN", "x"),
+            ("OTPKIT_RESEND_AFTER_SECS", "45"),
+        ];
+        let env = ProviderConfig::from_env_vars(vars.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(env.unwrap().common().resend_after_secs, Some(45));
+
+        let resolved = |secs: Option<u64>| {
+            CommonConfig {
+                resend_after_secs: secs,
+                ..common("https://x.example")
+            }
+            .resolve(None)
+        };
+        assert_eq!(resolved(None).unwrap().resend_after, DEFAULT_RESEND_AFTER);
+        assert_eq!(resolved(Some(0)).unwrap().resend_after, Duration::ZERO);
+        let err = resolved(Some(3601)).unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
+        let err =
+            ProviderConfig::from_json_str(&format!("{{{base},\"resend_after_secs\":\"soon\"}}"))
+                .unwrap_err();
+        assert!(err.message().contains("resend_after_secs"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::recipient::scrub;
+use crate::mask::{scrub, Redactor};
 
 /// What went wrong, normalized across providers. The snake_case names ([`ErrorKind::as_str`],
 /// also the serde form) are stable.
@@ -55,7 +55,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every kind, in the order of the contract's table.
+    /// Every kind, in the order of the [Errors](crate#errors) table of the crate documentation.
     pub const ALL: [ErrorKind; 19] = [
         ErrorKind::InvalidCode,
         ErrorKind::Expired,
@@ -201,7 +201,78 @@ struct Inner {
     quota: Option<QuotaInfo>,
     attempts_remaining: Option<u32>,
     request_sent: Option<bool>,
+    /// Trying again would fail the same way (a refused certificate): never retryable.
+    permanent: bool,
     fields: Vec<String>,
+    /// What the provider sent, as received, kept only until the core seals the error with the
+    /// provider's [`Redactor`] (secrets must be hidden before digits are masked, or a secret
+    /// holding digits would be left half visible). Never printed.
+    raw: Option<Box<Raw>>,
+}
+
+/// The provider-sourced strings of an error, as received; see `Inner::raw`.
+#[derive(Default)]
+struct Raw {
+    message: Option<String>,
+    code: Option<String>,
+    request_id: Option<String>,
+    fields: Option<Vec<String>>,
+    reset_at: Option<String>,
+}
+
+/// Whether `value` is an RFC 3339 date or date-time (`2025-02-01`, `2025-02-01T00:00:00Z`,
+/// `2025-02-01 00:00:00.5+05:30`) and nothing else.
+fn is_timestamp(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let date = bytes.len() >= 10
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !date || bytes.len() == 10 {
+        return date;
+    }
+    if !matches!(bytes[10], b'T' | b't' | b' ') {
+        return false;
+    }
+    let time = &value[11..];
+    let time = time
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| {
+            let zone = time.len().checked_sub(6)?;
+            let (clock, offset) = time.split_at_checked(zone)?;
+            let o = offset.as_bytes();
+            let ok = matches!(o[0], b'+' | b'-')
+                && o[1..3].iter().all(u8::is_ascii_digit)
+                && o[3] == b':'
+                && o[4..].iter().all(u8::is_ascii_digit);
+            ok.then_some(clock)
+        })
+        .unwrap_or(time);
+    let t = time.as_bytes();
+    t.len() >= 8
+        && t.len() <= 18
+        && t[..8].iter().enumerate().all(|(i, b)| {
+            if i == 2 || i == 5 {
+                *b == b':'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+        && (t.len() == 8 || (t[8] == b'.' && t.len() > 9 && t[9..].iter().all(u8::is_ascii_digit)))
+}
+
+/// A quota reset time is kept when it is a plain timestamp (see [`is_timestamp`]), and masked
+/// like any other provider text otherwise.
+fn mask_reset_at(value: &str) -> String {
+    if is_timestamp(value) {
+        value.to_owned()
+    } else {
+        scrub(value)
+    }
 }
 
 impl Error {
@@ -220,15 +291,69 @@ impl Error {
                 quota: None,
                 attempts_remaining: None,
                 request_sent: None,
+                permanent: false,
                 fields: Vec::new(),
+                raw: None,
             }),
             source: None,
         }
     }
 
-    /// An error carrying a provider's own message, scrubbed of emails, phone numbers and codes.
+    /// An error carrying a provider's own message, scrubbed of emails, phone numbers and codes
+    /// (and, once the provider's exchange path has sealed it, of the configured secrets).
+    ///
+    /// This, [`Error::with_code`], [`Error::with_request_id`], [`Error::with_fields`] and
+    /// [`Error::with_quota`] are the only ways provider text enters an error.
     pub fn from_provider(kind: ErrorKind, message: &str) -> Self {
-        Error::new(kind, scrub(message))
+        let mut error = Error::new(kind, scrub(message));
+        error.raw().message = Some(message.to_owned());
+        error
+    }
+
+    fn raw(&mut self) -> &mut Raw {
+        self.inner.raw.get_or_insert_with(Box::default)
+    }
+
+    /// Hides the provider's configured secrets in every string of this error and masks the
+    /// provider's text again from what it sent (secrets first, then contacts and codes). The
+    /// exchange path calls this on every error it returns; the raw text is dropped.
+    pub(crate) fn sealed(mut self, redactor: &Redactor) -> Self {
+        let clean = |text: &str| scrub(&redactor.hide(text));
+        let inner = &mut *self.inner;
+        if let Some(raw) = inner.raw.take() {
+            if let Some(message) = &raw.message {
+                inner.message = clean(message);
+            }
+            if let Some(code) = &raw.code {
+                inner.provider_code = Some(clean(code));
+            }
+            if let Some(id) = &raw.request_id {
+                inner.request_id = Some(clean(id));
+            }
+            if let Some(fields) = &raw.fields {
+                inner.fields = fields.iter().map(|f| clean(f)).collect();
+            }
+            if let (Some(reset), Some(quota)) = (&raw.reset_at, inner.quota.as_mut()) {
+                quota.reset_at = Some(mask_reset_at(&redactor.hide(reset)));
+            }
+        }
+        if redactor.is_empty() {
+            return self;
+        }
+        let hide = |text: &mut String| {
+            let hidden = redactor.hide(text);
+            if hidden != *text {
+                *text = hidden;
+            }
+        };
+        hide(&mut inner.message);
+        inner.provider_code.iter_mut().for_each(hide);
+        inner.request_id.iter_mut().for_each(hide);
+        inner.fields.iter_mut().for_each(hide);
+        if let Some(quota) = inner.quota.as_mut() {
+            quota.reset_at.iter_mut().for_each(hide);
+        }
+        self
     }
 
     /// A `config` error naming the key.
@@ -309,9 +434,13 @@ impl Error {
     }
 
     /// Whether trying again later may succeed: `rate_limited`, `unavailable`, and `timeout` or
-    /// `transport` when the request provably never left. `cooldown` is not: it is a timer for
-    /// the user interface.
+    /// `transport` when the request provably never left, unless it would fail the same way
+    /// again (a TLS certificate that was refused). `cooldown` is not: it is a timer for the
+    /// user interface.
     pub fn is_retryable(&self) -> bool {
+        if self.inner.permanent {
+            return false;
+        }
         match self.inner.kind {
             ErrorKind::RateLimited | ErrorKind::Unavailable => true,
             ErrorKind::Timeout | ErrorKind::Transport => self.inner.request_sent == Some(false),
@@ -324,9 +453,11 @@ impl Error {
         self.inner.kind.is_rejection()
     }
 
-    /// Sets the provider's own code.
+    /// Sets the provider's own code (masked like a provider message).
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.inner.provider_code = Some(code.into());
+        let code = code.into();
+        self.inner.provider_code = Some(scrub(&code));
+        self.raw().code = Some(code);
         self
     }
 
@@ -336,9 +467,11 @@ impl Error {
         self
     }
 
-    /// Sets the provider's request id.
+    /// Sets the provider's request id (masked like a provider message).
     pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
-        self.inner.request_id = Some(id.into());
+        let id = id.into();
+        self.inner.request_id = Some(scrub(&id));
+        self.raw().request_id = Some(id);
         self
     }
 
@@ -348,17 +481,25 @@ impl Error {
         self
     }
 
-    /// Sets the quota figures.
-    pub fn with_quota(mut self, quota: QuotaInfo) -> Self {
+    /// Sets the quota figures; a reset time that is not a plain timestamp is masked.
+    pub fn with_quota(mut self, mut quota: QuotaInfo) -> Self {
+        if let Some(reset) = quota.reset_at.take() {
+            quota.reset_at = Some(mask_reset_at(&reset));
+            self.raw().reset_at = Some(reset);
+        }
         self.inner.quota = Some(quota);
         self
     }
 
-    /// Sets the wrong attempts left.
+    /// Sets the wrong attempts left. A count above [`Error::MAX_ATTEMPTS_REMAINING`] is not an
+    /// attempts count (a provider echoing a code where the count belongs) and is dropped.
     pub fn with_attempts_remaining(mut self, left: u32) -> Self {
-        self.inner.attempts_remaining = Some(left);
+        self.inner.attempts_remaining = (left <= Self::MAX_ATTEMPTS_REMAINING).then_some(left);
         self
     }
+
+    /// The largest attempts count an error keeps; see [`Error::with_attempts_remaining`].
+    pub const MAX_ATTEMPTS_REMAINING: u32 = 100;
 
     /// Says whether the request may have reached the provider.
     pub fn with_request_sent(mut self, sent: bool) -> Self {
@@ -366,9 +507,29 @@ impl Error {
         self
     }
 
-    /// Sets the field names of a validation error.
+    /// Marks the error as one that trying again would repeat (a refused TLS certificate):
+    /// neither [`Error::is_retryable`] nor the retry policy will repeat the call.
+    pub(crate) fn permanent(mut self) -> Self {
+        self.inner.permanent = true;
+        self
+    }
+
+    /// Whether trying again would fail the same way (see [`Error::permanent`]).
+    pub(crate) fn is_permanent(&self) -> bool {
+        self.inner.permanent
+    }
+
+    /// Sets the field names of a validation error (masked like a provider message).
     pub fn with_fields(mut self, fields: Vec<String>) -> Self {
-        self.inner.fields = fields;
+        self.inner.fields = fields.iter().map(|f| scrub(f)).collect();
+        self.raw().fields = Some(fields);
+        self
+    }
+
+    /// Replaces the message with otpkit's own wording (the router's account of the members it
+    /// tried), keeping everything else.
+    pub(crate) fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.inner.message = message.into();
         self
     }
 
@@ -473,6 +634,9 @@ impl fmt::Debug for Error {
         if let Some(sent) = inner.request_sent {
             d.field("request_sent", &sent);
         }
+        if inner.permanent {
+            d.field("permanent", &true);
+        }
         if !inner.fields.is_empty() {
             d.field("fields", &inner.fields);
         }
@@ -530,6 +694,35 @@ mod tests {
             .is_retryable());
         assert!(Error::new(ErrorKind::Expired, "").is_rejection());
         assert!(!Error::new(ErrorKind::Cooldown, "").is_rejection());
+    }
+
+    #[test]
+    fn reset_times_are_kept_only_when_they_are_timestamps() {
+        for kept in [
+            "2025-02-01",
+            "2025-02-01T00:00:00Z",
+            "2025-02-01 00:00:00",
+            "2025-02-01T00:00:00.123+05:30",
+        ] {
+            assert_eq!(mask_reset_at(kept), kept);
+        }
+        for masked in [
+            "2026-02-01T00:00:00Z 482-913",
+            "482913",
+            "2025-02-01T00:00:00+482913",
+            "2025-02-01T48:29:13.482913482913482913Z",
+            "2025-02-01Tü",
+        ] {
+            assert!(!mask_reset_at(masked).contains("482"), "{masked}");
+        }
+        let quota = QuotaInfo::new(Some(10), Some(10), Some("in 482913 s".into()));
+        let err = Error::from_provider(ErrorKind::QuotaExceeded, "").with_quota(quota);
+        assert_eq!(
+            err.quota().unwrap().reset_at.as_deref(),
+            Some("in ****** s")
+        );
+        let err = err.with_attempts_remaining(482_913);
+        assert_eq!(err.attempts_remaining(), None);
     }
 
     #[test]

@@ -1,4 +1,34 @@
 //! The verification handle: everything `verify`, `resend` and `status` need after `send`.
+//!
+//! # Tamper evidence
+//!
+//! Every handle a provider built from configuration returns carries a MAC (HMAC-SHA256) over
+//! all its other fields: provider, recipient, purpose, channel, reference, expiry, extra
+//! values, router member and resend time. The key is derived when the provider is built, from
+//! its id and its configured credentials, so no key is asked of the application. Before any
+//! adapter sees a handle, `verify`, `resend`, `status` and provider-specific calls (Tencent's
+//! `reset_password`) check it: a handle from another provider, without a MAC, or with any
+//! field changed is `invalid_request`; one past its expiry is `expired`; a `resend` before its
+//! resend time is `cooldown`. In each case no request is made.
+//!
+//! What this protects against: whoever holds a plain token (a browser, a log reader) cannot
+//! point it at another recipient, purpose or reference, extend its expiry, skip the resend
+//! wait or make a handle up, and so cannot have otpkit answer `Ok` for an address they do not
+//! control.
+//!
+//! What it does not:
+//! - **Reading.** A plain token is base64 of JSON: the recipient's address is readable. Seal
+//!   the handle ([`Verification::seal`]) for anything a browser holds.
+//! - **Replay.** An unchanged token stays valid until it expires; it is the provider that
+//!   refuses a used code. Keep the handle in the user's session, not where another user can
+//!   submit it.
+//! - **Holders of the credentials.** Anyone with the provider's credentials can mint handles
+//!   (they can call the provider directly anyway).
+//! - **Rotation.** Rotating the credentials changes the key: handles issued before are then
+//!   refused (`invalid_request`) and users ask for a new code. Two deployments with the same
+//!   provider and credentials accept each other's handles.
+//! - **Handles made by hand.** [`Verification::new`] builds an unstamped handle: the core
+//!   refuses it. Only handles returned by `send`/`resend` verify.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -19,9 +49,11 @@ use crate::recipient::Recipient;
 ///
 /// It is serde-serializable, and has a compact string form for the command line and cookies:
 /// [`Verification::to_token`] gives only cookie-safe characters (`A-Z a-z 0-9 - _ .`), at most
-/// 4096 of them. The token carries the recipient's address (providers such as Thaaigroup verify
-/// by address), so keep it server-side, or seal it ([`Verification::seal`]) if it travels
-/// through a browser.
+/// 4096 of them. Both forms carry the core's MAC, so an edited handle is refused (see the
+/// [module documentation](self) for what the MAC does and does not protect against). The token
+/// is readable: it carries the recipient's address (providers such as Thaaigroup verify by
+/// address), so keep it server-side, or seal it ([`Verification::seal`]) if it travels through
+/// a browser.
 ///
 /// ```
 /// use otpkit::Verification;
@@ -48,6 +80,17 @@ pub struct Verification {
     expires_at: Option<u64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     extra: BTreeMap<String, String>,
+    /// The router member that sent the code (contract §7), so `verify`, `resend` and `status`
+    /// go to it and nowhere else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member: Option<String>,
+    /// When `resend` may ask for another code, in seconds since the Unix epoch (set by the
+    /// core from the provider's answer or `resend_after_secs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resend_at: Option<u64>,
+    /// The core's MAC over every other field (see [`crate::handle`]'s "Tamper evidence").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
 }
 
 const TOKEN_PREFIX: &str = "v1.";
@@ -66,6 +109,9 @@ impl Verification {
             reference: None,
             expires_at: None,
             extra: BTreeMap::new(),
+            member: None,
+            resend_at: None,
+            mac: None,
         }
     }
 
@@ -89,17 +135,81 @@ impl Verification {
 
     /// Sets the expiry to `lifetime` from now.
     pub fn expiring_in(mut self, lifetime: Duration) -> Self {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        self.expires_at = Some(now.saturating_add(lifetime).as_secs());
+        self.expires_at = Some(unix_now().saturating_add(lifetime).as_secs());
         self
+    }
+
+    /// Sets the resend time to `wait` from now, rounded up to the second so it is never
+    /// earlier than the provider asked (no wait: now). Set by the core on every handle it
+    /// issues.
+    pub(crate) fn resendable_in(mut self, wait: Duration) -> Self {
+        let at = unix_now().saturating_add(wait);
+        let round_up = !wait.is_zero() && at.subsec_nanos() > 0;
+        let secs = at.as_secs() + u64::from(round_up);
+        self.resend_at = Some(secs);
+        self
+    }
+
+    /// When `resend` may ask for another code, in seconds since the Unix epoch: the provider's
+    /// wait from the send answer, else the configured `resend_after_secs`. `resend` before it
+    /// is `cooldown` with the remaining wait, with no request made.
+    pub fn resend_at(&self) -> Option<u64> {
+        self.resend_at
+    }
+
+    /// How long until `resend` may ask for another code (zero when it may now).
+    pub fn resend_wait(&self) -> Duration {
+        self.resend_at.map_or(Duration::ZERO, |at| {
+            Duration::from_secs(at).saturating_sub(unix_now())
+        })
+    }
+
+    /// Whether the expiry has passed (a handle without one never expires here; the provider
+    /// decides).
+    pub fn is_expired(&self) -> bool {
+        self.expires_at
+            .is_some_and(|at| unix_now() > Duration::from_secs(at))
+    }
+
+    /// The MAC the core stamped on the handle, base64.
+    pub(crate) fn mac(&self) -> Option<&str> {
+        self.mac.as_deref()
+    }
+
+    /// The handle with this MAC.
+    pub(crate) fn with_mac(mut self, mac: Option<String>) -> Self {
+        self.mac = mac;
+        self
+    }
+
+    /// What the MAC covers: the JSON form of every field but the MAC itself, so each field
+    /// (provider, recipient, purpose, channel, reference, expiry, extra, member, resend time)
+    /// is bound by it.
+    pub(crate) fn mac_input(&self) -> Vec<u8> {
+        let unstamped = Verification {
+            mac: None,
+            ..self.clone()
+        };
+        // Serializing plain strings and options into a Vec cannot fail.
+        serde_json::to_vec(&unstamped).unwrap_or_default()
     }
 
     /// Stores an adapter-specific value (for example HyperVerge's `transactionId`).
     pub fn with_extra(mut self, key: &str, value: impl Into<String>) -> Self {
         self.extra.insert(key.to_owned(), value.into());
         self
+    }
+
+    /// Records the router member that sent the code (set by the core from
+    /// [`SendRequest`](crate::SendRequest)'s member, never by adapters).
+    pub(crate) fn with_member(mut self, member: Option<String>) -> Self {
+        self.member = member;
+        self
+    }
+
+    /// The name of the router member that sent the code, for handles a router issued.
+    pub fn member(&self) -> Option<&str> {
+        self.member.as_deref()
     }
 
     /// The provider id that issued the handle.
@@ -165,6 +275,8 @@ impl Verification {
             + self.recipient.as_str().len()
             + self.purpose.as_ref().map_or(0, |p| p.as_str().len())
             + self.reference.as_ref().map_or(0, String::len)
+            + self.member.as_ref().map_or(0, String::len)
+            + self.mac.as_ref().map_or(0, String::len)
             + self
                 .extra
                 .iter()
@@ -196,6 +308,13 @@ impl Verification {
     }
 }
 
+/// The time since the Unix epoch (zero if the clock is before it).
+pub(crate) fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 impl fmt::Debug for Verification {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verification")
@@ -206,6 +325,9 @@ impl fmt::Debug for Verification {
             .field("reference", &self.reference)
             .field("expires_at", &self.expires_at)
             .field("extra", &self.extra)
+            .field("member", &self.member)
+            .field("resend_at", &self.resend_at)
+            .field("stamped", &self.mac.is_some())
             .finish()
     }
 }
@@ -234,7 +356,10 @@ mod tests {
             .with_channel(Some(Channel::Email))
             .with_reference("3461646b6c4a373535313235")
             .with_extra("transaction_id", "otpkit-1234")
+            .with_member(Some("india".to_owned()))
             .expiring_in(Duration::from_secs(300))
+            .resendable_in(Duration::from_secs(30))
+            .with_mac(Some("m".repeat(43)))
     }
 
     #[test]

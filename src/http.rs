@@ -16,6 +16,7 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::error::{Error, ErrorKind, MAX_RETRY_AFTER};
+use crate::mask::Redactor;
 use crate::recipient::Recipient;
 use crate::retry::{RetryPolicy, RetrySafety};
 
@@ -279,13 +280,13 @@ fn masked_url(url: &Url) -> String {
     let mut out = url.origin().ascii_serialization();
     for segment in url.path_segments().into_iter().flatten() {
         out.push('/');
-        let hidden = segment.contains(['+', '%']) || crate::recipient::scrub(segment) != segment;
+        let hidden = segment.contains(['+', '%']) || crate::mask::scrub(segment) != segment;
         out.push_str(if hidden { "***" } else { segment });
     }
     let mut separator = '?';
     for (key, _) in url.query_pairs() {
         out.push(separator);
-        out.push_str(&crate::recipient::scrub(&key));
+        out.push_str(&crate::mask::scrub(&key));
         out.push_str("=***");
         separator = '&';
     }
@@ -375,6 +376,22 @@ pub struct HttpOptions {
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
+    /// An in-process stand-in for the provider's server (the fuzzer's), used instead of HTTP.
+    #[cfg(feature = "testing")]
+    pub(crate) answer: Option<InProcess>,
+}
+
+/// Answers requests in-process, without HTTP (feature `testing`): how
+/// [`fuzz_parsing`](crate::testing::fuzz_parsing) drives every provider's full exchange path.
+#[cfg(feature = "testing")]
+#[derive(Clone)]
+pub(crate) struct InProcess(pub(crate) Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>);
+
+#[cfg(feature = "testing")]
+impl fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InProcess")
+    }
 }
 
 impl Default for HttpOptions {
@@ -383,6 +400,8 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            #[cfg(feature = "testing")]
+            answer: None,
         }
     }
 }
@@ -505,9 +524,25 @@ pub struct Transport {
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
+    /// Hides the provider's configured secrets in every error the exchange returns.
+    redactor: Arc<Redactor>,
+    /// Answers in-process instead of over HTTP (the fuzzer's).
+    #[cfg(feature = "testing")]
+    answer: Option<InProcess>,
 }
 
 impl Transport {
+    /// Uses `redactor` on every error this transport returns.
+    pub(crate) fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = Arc::new(redactor);
+        self
+    }
+
+    /// The redactor applied to every error this transport returns.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// A transport with these timeouts and options: the options' client if they bring one,
     /// otherwise otpkit's shared client for this connect timeout (one per tokio runtime).
     pub fn new(
@@ -520,12 +555,21 @@ impl Transport {
             None => ClientSource::Shared(connect_timeout),
         };
         // Surface TLS set-up problems when the provider is built, not on its first call.
-        client.client()?;
+        #[cfg(feature = "testing")]
+        let in_process = options.answer.is_some();
+        #[cfg(not(feature = "testing"))]
+        let in_process = false;
+        if !in_process {
+            client.client()?;
+        }
         Ok(Transport {
             client,
             timeout,
             max_body_bytes: options.max_body_bytes,
             retry: options.retry.clone(),
+            redactor: Arc::default(),
+            #[cfg(feature = "testing")]
+            answer: options.answer.clone(),
         })
     }
 
@@ -533,8 +577,8 @@ impl Transport {
     /// call's safety allow. Every error leaves with the provider, operation and HTTP status.
     ///
     /// Not an `async fn` itself: the returned future is the attempts' future inside the
-    /// tracing span, without a second copy of the arguments around it (the future is boxed
-    /// by every `OtpProvider` call, and a smaller box is a cheaper allocation).
+    /// tracing span, without a second copy of the arguments around it (every `OtpProvider`
+    /// call boxes it, and a smaller box is a cheaper allocation).
     pub fn exchange<'a, T: 'a>(
         &'a self,
         call: Call<'a>,
@@ -542,7 +586,7 @@ impl Transport {
         parse: impl Fn(&HttpResponse) -> Result<T, Error> + 'a,
     ) -> impl Future<Output = Result<T, Error>> + 'a {
         // A recipient's Display is masked, and formatted only if the span is recorded. With no
-        // subscriber the span is disabled and entering it on each poll costs a branch.
+        // subscriber the span is disabled, and entering it on each poll costs a branch.
         let span = tracing::debug_span!(
             "otpkit",
             provider = call.provider,
@@ -580,7 +624,9 @@ impl Transport {
             };
             let error = match outcome {
                 Ok(value) => return Ok(value),
-                Err(e) => e.in_context(call.provider, call.operation),
+                Err(e) => e
+                    .in_context(call.provider, call.operation)
+                    .sealed(&self.redactor),
             };
             match self
                 .retry
@@ -610,16 +656,21 @@ impl Transport {
         }
     }
 
-    /// One attempt, bounded by the total timeout from the first byte of connecting to the last
-    /// byte of the body (what reqwest's per-request timeout bounds, without the extension map
-    /// and boxed timer it sets up for every request). A caller's client also gets the timeout
-    /// as reqwest's per-request timeout, so it replaces the client's own, as before.
+    /// One attempt, bounded by the total timeout from the start of connecting to the last byte
+    /// of the body: what reqwest's per-request timeout bounds, without the extension map and
+    /// boxed timer it sets up for every request. A caller's client also gets the timeout as
+    /// reqwest's per-request timeout, so that it replaces the client's own, as before.
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
+        #[cfg(feature = "testing")]
+        if let Some(answer) = &self.answer {
+            return Ok((answer.0)(request));
+        }
         tokio::time::timeout(self.timeout, self.attempt_untimed(request))
             .await
             .unwrap_or_else(|_| Err(timed_out(self.timeout)))
     }
 
+    /// One attempt over the network, without the total timeout (see [`Transport::attempt`]).
     async fn attempt_untimed(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let mut response = self
             .client
@@ -633,7 +684,9 @@ impl Transport {
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
-        // Most answers arrive in one chunk, which is kept as is; more are joined.
+        // Most answers arrive in one chunk, which is kept as is; more are joined. Memory is set
+        // aside for what has arrived, never for the declared length: with a raised cap, a
+        // false `Content-Length` would otherwise reserve gigabytes (and abort the process).
         let mut received = 0usize;
         let mut single: Option<Bytes> = None;
         let mut joined: Vec<u8> = Vec::new();
@@ -650,7 +703,7 @@ impl Transport {
                 None if joined.is_empty() => single = Some(chunk),
                 previous => {
                     if let Some(previous) = previous {
-                        joined.reserve(declared.map_or(0, |len| len as usize));
+                        joined.reserve(received);
                         joined.extend_from_slice(&previous);
                     }
                     joined.extend_from_slice(&chunk);
@@ -667,8 +720,8 @@ impl Transport {
 
     /// The reqwest request for `request`, assembled directly (not through a builder, which
     /// would insert every header again); the body is shared, not copied. Built outside the
-    /// async function so the finished request is moved into reqwest at once instead of taking
-    /// space in the attempt's future while the answer is awaited.
+    /// async function so the request moves into reqwest at once instead of taking room in the
+    /// attempt's future while the answer is awaited.
     fn outgoing(&self, request: &HttpRequest) -> reqwest::Request {
         let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
         *outgoing.headers_mut() = request.headers.clone();
@@ -702,7 +755,9 @@ fn timed_out(timeout: Duration) -> Error {
     .with_request_sent(true)
 }
 
-/// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path).
+/// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path). A TLS
+/// failure says so; a certificate that was refused is not retryable, since it would be
+/// refused the same way again.
 fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
     let error = error.without_url();
     if error.is_timeout() {
@@ -716,20 +771,76 @@ fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
         .with_request_sent(false)
         .with_source(error);
     }
+    let tls = tls_failure(&error);
     if error.is_connect() {
-        return Error::new(
-            ErrorKind::Transport,
-            "the connection could not be made; nothing was sent",
-        )
-        .with_request_sent(false)
-        .with_source(error);
+        let transport = |message: String| {
+            Error::new(ErrorKind::Transport, message)
+                .with_request_sent(false)
+                .with_source(error)
+        };
+        return match tls {
+            Some(TlsFailure::Certificate(why)) => transport(format!(
+                "TLS failed: the provider's certificate was refused ({why}); nothing was sent, \
+                 and trying again fails the same way until the certificate or the trusted roots \
+                 change"
+            ))
+            .permanent(),
+            Some(TlsFailure::Other(why)) => transport(format!(
+                "TLS failed while connecting ({why}); nothing was sent"
+            )),
+            None => transport("the connection could not be made; nothing was sent".to_owned()),
+        };
     }
-    Error::new(
-        ErrorKind::Transport,
-        "the connection failed during the exchange; the request may have reached the provider",
-    )
-    .with_request_sent(true)
-    .with_source(error)
+    let message = match tls {
+        Some(TlsFailure::Certificate(why) | TlsFailure::Other(why)) => format!(
+            "the TLS connection failed during the exchange ({why}); the request may have \
+             reached the provider"
+        ),
+        None => "the connection failed during the exchange; the request may have reached the \
+                 provider"
+            .to_owned(),
+    };
+    Error::new(ErrorKind::Transport, message)
+        .with_request_sent(true)
+        .with_source(error)
+}
+
+/// A TLS failure found among an error's causes, described.
+enum TlsFailure {
+    /// The peer's certificate was refused (untrusted, expired, wrong name, missing).
+    Certificate(String),
+    /// Any other TLS failure (protocol, alert, corrupt message).
+    Other(String),
+}
+
+/// Walks `error`'s chain of causes for a rustls error. `std::io::Error` wraps it without
+/// reporting it as its `source()`, so each I/O error is looked inside as well.
+fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            let certificate = matches!(
+                tls,
+                rustls::Error::InvalidCertificate(_)
+                    | rustls::Error::NoCertificatesPresented
+                    | rustls::Error::UnsupportedNameType
+            );
+            let why = tls.to_string();
+            return Some(if certificate {
+                TlsFailure::Certificate(why)
+            } else {
+                TlsFailure::Other(why)
+            });
+        }
+        next = match current.downcast_ref::<std::io::Error>() {
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => std::error::Error::source(io),
+            },
+            None => current.source(),
+        };
+    }
+    None
 }
 
 #[cfg(test)]

@@ -49,15 +49,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod adapter;
+pub mod capabilities;
 pub mod config;
+pub mod descriptor;
 pub mod error;
 pub mod handle;
+mod handle_key;
 pub mod http;
+mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
 pub mod recipient;
 pub mod retry;
+pub mod router;
 pub mod seal;
 pub mod secret;
 
@@ -70,16 +75,20 @@ pub mod sandbox;
 pub mod testing;
 
 pub use adapter::{Adapter, Client};
+pub use capabilities::{Capabilities, ResendMode};
 pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
+pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};
 pub use handle::Verification;
 pub use http::HttpOptions;
+pub use mask::scrub;
 pub use provider::{
     Channel, ChannelAttempt, IssuedTokens, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest,
     StatusReport, VerificationState, Verified,
 };
-pub use recipient::{scrub, Email, Phone, Recipient};
+pub use recipient::{Email, Phone, Recipient};
 pub use retry::{RetryPolicy, RetrySafety};
+pub use router::Router;
 pub use seal::SealKey;
 pub use secret::Secret;
 

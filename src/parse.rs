@@ -113,6 +113,87 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
     }
 }
 
+/// The error marker a body carries beside whatever else it says, by the conventions of the
+/// five providers' error envelopes, or `None`: a non-empty `error`, `error_code`/`errorCode` or
+/// `errors`; `success`, `ok` (and, on `verify`, `verified`) that is `false` or `"false"`; a
+/// `status` of `failure`, `fail` or `error`; a `status` or `statusCode` that is an HTTP error
+/// number (400 to 599). A body that is not a JSON object has none. The
+/// exchange path refuses `Ok` from a body with a marker ([`Adapter::error_marker`]).
+///
+/// ```
+/// use otpkit::http::HttpResponse;
+/// use otpkit::parse::error_marker;
+///
+/// let both = HttpResponse::new(200, r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#);
+/// assert_eq!(error_marker("verify", &both), Some("error"));
+/// let fine = HttpResponse::new(200, r#"{"success":true,"error":null,"status":"failed"}"#);
+/// assert_eq!(error_marker("status", &fine), None);
+/// ```
+///
+/// [`Adapter::error_marker`]: crate::Adapter::error_marker
+pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static str> {
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&response.body) else {
+        return None;
+    };
+    let present = |key: &str| match body.get(key) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    };
+    let is_false = |key: &str| match body.get(key) {
+        Some(Value::Bool(b)) => !b,
+        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("false"),
+        _ => false,
+    };
+    let status_fails = str_field(&body, "status").is_some_and(|s| {
+        let s = s.trim();
+        ["failure", "fail", "error"]
+            .iter()
+            .any(|word| s.eq_ignore_ascii_case(word))
+    });
+    let error_number = |key: &str| u64_field(&body, key).is_some_and(|n| (400..=599).contains(&n));
+    ["error", "error_code", "errorCode", "errors"]
+        .into_iter()
+        .find(|key| present(key))
+        .or_else(|| ["success", "ok"].into_iter().find(|key| is_false(key)))
+        .or_else(|| (operation == "verify" && is_false("verified")).then_some("verified"))
+        .or_else(|| status_fails.then_some("status"))
+        .or_else(|| {
+            ["status", "statusCode"]
+                .into_iter()
+                .find(|key| error_number(key))
+        })
+}
+
+/// The error for an answer the adapter read as success although it failed: a non-2xx status
+/// (classified by [`kind_for_status`]) or a body with an error marker (`unexpected_response`).
+/// `None` when the success was earned.
+pub fn unearned_success(marker: Option<&str>, response: &HttpResponse) -> Option<Error> {
+    if !response.is_success() {
+        let error = Error::new(
+            kind_for_status(response.status),
+            format!(
+                "HTTP {} is a failure, whatever the body says",
+                response.status
+            ),
+        );
+        return Some(error.with_status(response.status));
+    }
+    marker.map(|key| {
+        Error::unexpected(format!(
+            "the answer says both success and failure (`{key}`)"
+        ))
+    })
+}
+
+/// A whole number written as a JSON number (not a string): for figures a provider documents as
+/// numbers, where a string is more likely an echo than a count.
+pub fn number_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
+    body.get(key).and_then(Value::as_u64)
+}
+
 /// A boolean field that is exactly `true`.
 pub fn is_true(body: &Map<String, Value>, key: &str) -> bool {
     body.get(key) == Some(&Value::Bool(true))
@@ -138,6 +219,70 @@ mod tests {
             object(&array).unwrap_err().kind(),
             ErrorKind::UnexpectedResponse
         );
+    }
+
+    #[test]
+    fn error_markers_are_found_beside_success_and_only_there() {
+        let marked = [
+            (
+                "verify",
+                r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#,
+                "error",
+            ),
+            (
+                "verify",
+                r#"{"success":true,"verified":"false"}"#,
+                "verified",
+            ),
+            (
+                "send",
+                r#"{"ok":true,"error_code":"OTP_INVALID"}"#,
+                "error_code",
+            ),
+            ("send", r#"{"ok":"false"}"#, "ok"),
+            (
+                "verify",
+                r#"{"access_token":"a","error":"invalid_grant"}"#,
+                "error",
+            ),
+            ("send", r#"{"status":"Failure"}"#, "status"),
+            (
+                "send",
+                r#"{"status":"success","statusCode":"503"}"#,
+                "statusCode",
+            ),
+            ("status", r#"{"errors":{"id":["bad"]}}"#, "errors"),
+        ];
+        for (operation, body, key) in marked {
+            let response = HttpResponse::new(200, body);
+            assert_eq!(error_marker(operation, &response), Some(key), "{body}");
+            let err = unearned_success(Some(key), &response).unwrap();
+            assert_eq!(err.kind(), ErrorKind::UnexpectedResponse);
+        }
+        let clean = [
+            ("send", r#"{"success":true,"status":"sent","error":null}"#),
+            (
+                "send",
+                r#"{"ok":true,"verified":false,"errors":[],"error":""}"#,
+            ),
+            (
+                "status",
+                r#"{"success":true,"status":"failed","statusCode":200}"#,
+            ),
+            ("verify", r#"{"access_token":"a","token_type":"Bearer"}"#),
+            ("send", "<html></html>"),
+            ("send", "[1]"),
+        ];
+        for (operation, body) in clean {
+            let response = HttpResponse::new(200, body);
+            assert_eq!(error_marker(operation, &response), None, "{body}");
+            assert!(unearned_success(None, &response).is_none());
+        }
+        for status in [100, 302, 401, 500, 503] {
+            let err = unearned_success(None, &HttpResponse::new(status, "{}")).unwrap();
+            assert_eq!(err.kind(), kind_for_status(status), "{status}");
+            assert_eq!(err.status(), Some(status));
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::recipient::Recipient;
@@ -35,18 +36,30 @@ pub trait OtpProvider: Send + Sync + fmt::Debug {
     /// `"tencent_ciam"`).
     fn id(&self) -> &'static str;
 
+    /// What this provider, as configured, can do, known without a request (contract §6):
+    /// channels, recipients, how `resend` works, whether `status` exists, caller-chosen codes
+    /// and the purposes `verify` can check. `send` refuses (`unsupported`, nothing sent) what
+    /// falls outside it.
+    fn capabilities(&self) -> &Capabilities;
+
     /// Asks the provider to send a code. Never retried once bytes may have reached the provider.
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error>;
 
     /// Checks the code the user typed. `Ok` means verified; a refused code is an error whose
-    /// [`Error::is_rejection`] is true. A code that is not 4 to 10 digits is `invalid_code`
-    /// with no request made.
+    /// [`Error::is_rejection`] is true. A code that is not 4 to 10 digits is `invalid_code`,
+    /// a handle that was changed or not issued by this provider is `invalid_request`, and an
+    /// expired one `expired`, all with no request made (see [`crate::handle`]).
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error>;
 
-    /// Sends the code again; `unsupported` where the provider has no such call.
+    /// Sends another code. Where the provider has a resend call it is used; where it has none
+    /// (`capabilities().resend` is [`ResendMode::SendsAgain`](crate::ResendMode::SendsAgain)) a
+    /// new code goes to the handle's recipient with its purpose and channel, and the receipt
+    /// holds a new handle. Before the handle's resend time it is `cooldown` with the remaining
+    /// wait, and a changed or expired handle is refused, all with no request made.
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error>;
 
-    /// Where the verification stands; `unsupported` where the provider has no such call.
+    /// Where the verification stands; `unsupported` where the provider has no such call. The
+    /// handle is checked first, as for `verify`.
     async fn status(&self, handle: &Verification) -> Result<StatusReport, Error>;
 }
 
@@ -281,6 +294,8 @@ pub struct SendRequest {
     /// A code the caller chose instead of letting the provider generate one. Only providers
     /// that document it accept it (ThunderSMS); the others answer `unsupported`.
     pub custom_code: Option<OtpCode>,
+    /// The router member sending it, recorded in the handle by the core (contract §7).
+    pub(crate) member: Option<String>,
 }
 
 impl SendRequest {
@@ -298,6 +313,7 @@ impl SendRequest {
             end_user_ip: None,
             reference: None,
             custom_code: None,
+            member: None,
         }
     }
 

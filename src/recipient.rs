@@ -7,10 +7,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind};
-use crate::provider::OtpCode;
 
-/// An email address, checked for a plausible shape (`local@domain.tld`, no spaces or control
-/// characters, at most 254 characters). The domain is lower-cased.
+/// An email address, checked for a plausible shape (`local@domain.tld`, no spaces, control,
+/// invisible or text-direction characters, at most 254 characters). The domain is kept in its
+/// lower-case ASCII (IDNA) form; see [`Email::parse`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
@@ -51,10 +51,27 @@ fn invalid(message: &str) -> Error {
 }
 
 impl Email {
-    /// Parses and validates an email address.
+    /// Parses and validates an email address, normalizing it first so that what is accepted
+    /// parses back to itself (`Email::parse(email.as_str()) == Ok(email)`, and through the
+    /// handle's token and serde forms).
+    ///
+    /// The domain is case-insensitive and is kept in its ASCII (IDNA, punycode) form, the one
+    /// DNS and every mail system understand: `jane@MÜNCHEN.de` becomes
+    /// `jane@xn--mnchen-3ya.de`. The local part belongs to the mailbox's owner and is kept as
+    /// written. Bidi controls and invisible characters (zero-width spaces and joiners, soft
+    /// hyphens, other format characters) are refused anywhere, as they can disguise an address
+    /// in logs.
+    ///
+    /// ```
+    /// let email = otpkit::Email::parse("Jane@İSTANBUL.example.com")?;
+    /// assert_eq!(email.as_str(), "Jane@xn--istanbul-o0e.example.com");
+    /// assert_eq!(otpkit::Email::parse(email.as_str())?, email);
+    /// assert!(otpkit::Email::parse("jane\u{202E}moc.elpmaxe@example.com").is_err());
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
     pub fn parse(input: &str) -> Result<Self, Error> {
         let value = input.trim();
-        if value.is_empty() || value.len() > 254 {
+        if value.is_empty() || value.len() > MAX_EMAIL_LEN {
             return Err(invalid("an email address must be 3 to 254 characters"));
         }
         if value
@@ -65,6 +82,11 @@ impl Email {
                 "an email address cannot contain spaces, quotes, commas or angle brackets",
             ));
         }
+        if value.chars().any(is_invisible) {
+            return Err(invalid(
+                "an email address cannot contain invisible or text-direction characters",
+            ));
+        }
         let Some((local, domain)) = value.rsplit_once('@') else {
             return Err(invalid("an email address needs an `@`"));
         };
@@ -73,24 +95,13 @@ impl Email {
                 "the part before `@` must be 1 to 64 characters and hold no other `@`",
             ));
         }
-        let labels_ok = domain.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        });
-        if !domain.contains('.') || !labels_ok {
-            return Err(invalid(
-                "the part after `@` must be a domain such as example.com",
-            ));
+        let domain = ascii_domain(domain)
+            .ok_or_else(|| invalid("the part after `@` must be a domain such as example.com"))?;
+        let email = format!("{local}@{domain}");
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(invalid("an email address must be 3 to 254 characters"));
         }
-        // Domains are case-insensitive and stored lower-cased; most arrive lower-case ASCII
-        // already, and are then kept as they are without formatting a copy.
-        if domain.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-            return Ok(Email(value.to_owned()));
-        }
-        Ok(Email(format!("{local}@{}", domain.to_lowercase())))
+        Ok(Email(email))
     }
 
     /// The address, unmasked: for putting it on the wire.
@@ -119,6 +130,11 @@ impl Phone {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' | '-' | '.' | '(' | ')' => {}
+                c if is_invisible(c) => {
+                    return Err(invalid(
+                        "a phone number cannot contain invisible or text-direction characters",
+                    ))
+                }
                 _ => return Err(invalid("a phone number may hold only digits after `+`")),
             }
         }
@@ -273,6 +289,78 @@ impl<'de> Deserialize<'de> for Recipient {
     }
 }
 
+/// The longest email address accepted, in bytes (RFC 5321's path limit less the brackets).
+const MAX_EMAIL_LEN: usize = 254;
+
+/// A domain in its ASCII form, lower case, or `None` when it is not a plausible mail domain.
+///
+/// The domain goes through IDNA (UTS #46, as browsers do, via `url`), which folds case, maps
+/// compatibility forms and checks punycode labels, so `İSTANBUL`, `i̇stanbul` and
+/// `xn--istanbul-o0e` are one domain. Before that, ASCII characters other than letters, digits, `-` and `.` are refused
+/// (the URL parser would otherwise percent-decode `%61` or accept `_`); after it, each label is
+/// checked again in its ASCII form: 1 to 63 letters, digits or inner hyphens, at least two
+/// labels, the last not numeric.
+fn ascii_domain(domain: &str) -> Option<String> {
+    let ascii_ok = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || matches!(c, '-' | '.');
+    if !domain.contains('.') || !domain.chars().all(ascii_ok) {
+        return None;
+    }
+    let domain = match url::Host::parse(domain).ok()? {
+        url::Host::Domain(ascii) => ascii,
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
+    };
+    let labels: Vec<&str> = domain.split('.').collect();
+    let labels_ok = labels.len() >= 2
+        && labels.iter().all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    let numeric_tld = labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
+    (labels_ok && !numeric_tld).then_some(domain)
+}
+
+/// Whether `c` is invisible or changes the text's direction: the format characters (Unicode
+/// category Cf: bidi controls, zero-width spaces and joiners, the soft hyphen, the byte-order
+/// mark, tags, …) and the other default-ignorable code points (variation selectors, the
+/// combining grapheme joiner, Hangul fillers). Such characters can make an address or number
+/// look like another one in logs and interfaces.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
 fn mask_email(value: &str) -> String {
     match value.rsplit_once('@') {
         Some((local, domain)) => {
@@ -295,105 +383,9 @@ fn mask_digits(value: &str) -> String {
     format!("{prefix}{head}{}{tail}", "*".repeat(digits.len() - 6))
 }
 
-/// Masks what a provider message may echo back: email addresses, phone numbers and runs of four
-/// or more digits (codes). Other text is kept.
-///
-/// ```
-/// assert_eq!(
-///     otpkit::scrub("OTP 123456 sent to jane@example.com"),
-///     "OTP ****** sent to j***@example.com"
-/// );
-/// ```
-pub fn scrub(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '"' | '\'' | '(' | ')'))
-            .unwrap_or(rest.len());
-        let (word, tail) = rest.split_at(end);
-        out.push_str(&scrub_word(word));
-        let sep_len = tail.chars().next().map_or(0, char::len_utf8);
-        out.push_str(&tail[..sep_len]);
-        rest = &tail[sep_len..];
-    }
-    out
-}
-
-fn scrub_word(word: &str) -> String {
-    if word.contains('@') {
-        let trimmed = word.trim_end_matches(['.', ':', '!', '?']);
-        // The word may glue more onto the address (`email=jane@example.com=+4420…`): mask digit
-        // runs in what is left visible too.
-        let masked = mask_digit_runs(&mask_email(trimmed));
-        return format!("{masked}{}", &word[trimmed.len()..]);
-    }
-    // A phone number keeps its first two and last four digits, so only a word that cannot be a
-    // code is masked that way: one written with `+`, or with more digits than any code has.
-    // A bare run of 8 to 10 digits may be a code, and is masked whole.
-    let digit_count = word.chars().filter(char::is_ascii_digit).count();
-    let phone_like = if let Some(rest) = word.strip_prefix('+') {
-        rest.starts_with(|c: char| c.is_ascii_digit())
-    } else {
-        word.starts_with(|c: char| c.is_ascii_digit()) && digit_count > OtpCode::MAX_LEN
-    };
-    if digit_count >= 8 && phone_like {
-        return mask_digits(word);
-    }
-    mask_digit_runs(word)
-}
-
-/// Masks runs of four or more digits one by one, so `OTP:123456.` keeps its punctuation.
-fn mask_digit_runs(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut run = String::new();
-    for c in word.chars() {
-        if c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        flush_run(&mut out, &mut run);
-        out.push(c);
-    }
-    flush_run(&mut out, &mut run);
-    out
-}
-
-fn flush_run(out: &mut String, run: &mut String) {
-    if run.len() >= 4 {
-        out.push_str(&"*".repeat(run.len()));
-    } else {
-        out.push_str(run);
-    }
-    run.clear();
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scrub_hides_every_digit_of_long_codes() {
-        // Codes run to ten digits: none of their digits may survive, while a phone number
-        // (with `+`, or longer than any code) keeps the usual two-and-four.
-        for code in ["1234", "123456", "12345678", "1234567890"] {
-            let masked = "*".repeat(code.len());
-            assert_eq!(
-                scrub(&format!("code {code} is wrong")),
-                format!("code {masked} is wrong")
-            );
-            assert_eq!(scrub(&format!("OTP {code}.")), format!("OTP {masked}."));
-        }
-        assert_eq!(scrub("+14155550123"), "+14*****0123");
-        assert_eq!(scrub("sent to 919876543210"), "sent to 91******3210");
-    }
-
-    #[test]
-    fn scrub_masks_numbers_glued_to_an_address() {
-        let scrubbed = scrub("is=jane223@example.com=+442079474093");
-        assert!(!scrubbed.contains("442079474093"), "{scrubbed}");
-        assert!(!scrubbed.contains("jane223"), "{scrubbed}");
-    }
 
     #[test]
     fn emails_are_validated() {
@@ -420,6 +412,109 @@ mod tests {
             Email::parse("Jane@Example.COM").unwrap().as_str(),
             "Jane@example.com"
         );
+    }
+
+    #[test]
+    fn unicode_domains_are_normalized_and_round_trip_through_the_handle() {
+        // Lower-casing `İ` gives `i` and a combining dot: the address was accepted and sent
+        // to, but never parsed back, so its code could not be verified.
+        let email = Email::parse("jane@İSTANBUL.example.com").unwrap();
+        assert_eq!(Email::parse(email.as_str()).unwrap(), email);
+        assert!(email.as_str().is_ascii(), "{}", email.as_str());
+        assert!(
+            email.as_str().ends_with(".example.com"),
+            "{}",
+            email.as_str()
+        );
+        let recipient = Recipient::Email(email);
+        let handle = crate::handle::Verification::new("thaaigroup", recipient.clone());
+        let back = crate::handle::Verification::from_token(&handle.to_token()).unwrap();
+        assert_eq!(back.recipient(), &recipient);
+        let json = serde_json::to_string(&handle).unwrap();
+        let back: crate::handle::Verification = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.recipient(), &recipient);
+        // One mailbox, however its domain is written: the domain's ASCII (IDNA) form.
+        let munich = Email::parse("jane@münchen.de").unwrap();
+        assert_eq!(munich.as_str(), "jane@xn--mnchen-3ya.de");
+        assert_eq!(Email::parse("jane@MÜNCHEN.DE").unwrap(), munich);
+        assert_eq!(Email::parse("jane@xn--mnchen-3ya.de").unwrap(), munich);
+        // The local part is the mailbox owner's: kept as written.
+        assert_eq!(
+            Email::parse("Jöns@Example.COM").unwrap().as_str(),
+            "Jöns@example.com"
+        );
+        for bad in [
+            "jane@ex%61mple.com",
+            "jane@exa_mple.com",
+            "jane@1.2.3.4",
+            "jane@xn--.com",
+            "jane@example.com.",
+        ] {
+            assert_eq!(
+                Email::parse(bad).unwrap_err().kind(),
+                ErrorKind::InvalidRecipient,
+                "{bad:?}"
+            );
+        }
+    }
+
+    /// Bidi controls, zero-width and other invisible format characters (category Cf and the
+    /// default-ignorable code points).
+    const INVISIBLE: &[char] = &[
+        '\u{00AD}',
+        '\u{034F}',
+        '\u{061C}',
+        '\u{180E}',
+        '\u{200B}',
+        '\u{200C}',
+        '\u{200D}',
+        '\u{200E}',
+        '\u{200F}',
+        '\u{202A}',
+        '\u{202B}',
+        '\u{202C}',
+        '\u{202D}',
+        '\u{202E}',
+        '\u{2060}',
+        '\u{2061}',
+        '\u{2062}',
+        '\u{2063}',
+        '\u{2064}',
+        '\u{2066}',
+        '\u{2067}',
+        '\u{2068}',
+        '\u{2069}',
+        '\u{206F}',
+        '\u{FE0F}',
+        '\u{FEFF}',
+        '\u{FFF9}',
+        '\u{110BD}',
+        '\u{1D173}',
+        '\u{E0001}',
+        '\u{E0041}',
+    ];
+
+    #[test]
+    fn invisible_and_bidi_characters_are_refused() {
+        for &c in INVISIBLE {
+            for input in [
+                format!("ja{c}ne@example.com"),
+                format!("{c}jane@example.com"),
+                format!("jane{c}@example.com"),
+                format!("jane@exa{c}mple.com"),
+                format!("jane@example.com{c}"),
+                format!("+1415{c}5550123"),
+                format!("{c}+14155550123"),
+                format!("+14155550123{c}"),
+            ] {
+                let err = Recipient::parse(&input).unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidRecipient, "{input:?}");
+                assert!(!err.message().contains(c), "{input:?}");
+            }
+        }
+        // Visible non-ASCII letters stay welcome.
+        assert!(Email::parse("zoë@example.com").is_ok());
+        assert!(Email::parse("用户@例子.中国").is_ok());
     }
 
     #[test]
@@ -463,17 +558,5 @@ mod tests {
                 ErrorKind::InvalidRecipient
             );
         }
-    }
-
-    #[test]
-    fn scrub_masks_contacts_and_codes_but_keeps_words_and_small_numbers() {
-        assert_eq!(scrub("Please wait 42 seconds."), "Please wait 42 seconds.");
-        assert_eq!(scrub("code:123456."), "code:******.");
-        assert_eq!(scrub("sent to +5511999888777"), "sent to +55*******8777");
-        assert_eq!(
-            scrub("user \"jane@example.com\""),
-            "user \"j***@example.com\""
-        );
-        assert_eq!(scrub("ünïcode ok"), "ünïcode ok");
     }
 }

@@ -143,6 +143,10 @@ impl RetryPolicy {
 
 /// Whether repeating the call after `error` is both useful and safe.
 fn may_repeat(error: &Error, safety: RetrySafety) -> bool {
+    if error.is_permanent() {
+        // It would fail the same way again (a refused certificate).
+        return false;
+    }
     let kind = error.kind();
     let outage = matches!(kind, ErrorKind::RateLimited | ErrorKind::Unavailable);
     let lost = matches!(kind, ErrorKind::Timeout | ErrorKind::Transport);
@@ -169,6 +173,24 @@ mod tests {
 
     fn policy() -> RetryPolicy {
         RetryPolicy::standard().jitter(false)
+    }
+
+    #[test]
+    fn what_would_fail_the_same_way_is_never_repeated() {
+        // A refused certificate: nothing left, yet another attempt is refused the same way.
+        let refused = Error::new(ErrorKind::Transport, "")
+            .with_request_sent(false)
+            .permanent();
+        assert!(!refused.is_retryable());
+        for safety in [
+            RetrySafety::NotOnceSent,
+            RetrySafety::WhenRefused,
+            RetrySafety::Idempotent,
+        ] {
+            assert!(policy()
+                .delay_before_retry(&refused, safety, 1, Duration::ZERO)
+                .is_none());
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use otpkit::parse::kind_for_status;
-use otpkit::{ErrorKind, Verification};
+use otpkit::{ErrorKind, HttpOptions, Verification};
 use tokio::task::JoinSet;
 
 use crate::local_server::{refused_url, Action, LocalServer, Response};
@@ -164,6 +164,32 @@ async fn huge_bodies_are_cut_off_and_memory_stays_bounded() {
         growth < 32 * 1024 * 1024,
         "peak memory grew by {growth} bytes reading capped bodies"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_content_length_with_a_raised_cap_reserves_nothing_it_has_not_read() {
+    // A caller who raised the cap, and a server (or a man in the middle) that announces a body
+    // far larger than memory and sends a few bytes: the reader must not set memory aside for
+    // the announced length (48 GiB aborted the process), only for what arrived.
+    let options = HttpOptions::default().max_body_bytes(usize::MAX);
+    for declared in [48 << 30, 1 << 60, u64::MAX] {
+        for entry in compiled() {
+            let handle = entry.handle().await;
+            let body = format!("{:<4096}", entry.send_ok).into_bytes();
+            let server = LocalServer::scripted(vec![Action::FalseLength { declared, body }]).await;
+            let provider = entry.provider_with(&server.url(), &options);
+            for op in Op::ALL {
+                let context = format!("{} {op:?} declaring {declared} bytes", entry.id);
+                let error = entry
+                    .run(provider.as_ref(), op, &handle)
+                    .await
+                    .expect_err(&context);
+                // The body ended early: a connection failure after the request left.
+                assert_eq!(error.kind(), ErrorKind::Transport, "{context}: {error}");
+                assert_eq!(error.request_sent(), Some(true), "{context}: {error}");
+            }
+        }
+    }
 }
 
 /// Bodies that are not the provider's JSON.

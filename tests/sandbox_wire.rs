@@ -136,10 +136,12 @@ fn wrong(code: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Thaaigroup
 
-const TG: [(&str, &str); 3] = [
+const TG: [(&str, &str); 4] = [
     ("X-Client-Id", "sandbox-client-id"),
     ("X-Client-Secret", "sandbox-client-secret"),
     ("X-Client-Domain", "example.com"),
+    // Laravel answers validation errors as JSON only to clients that ask for it.
+    ("Accept", "application/json"),
 ];
 
 #[tokio::test]
@@ -549,7 +551,10 @@ async fn generic_auth_schemes_attempts_expiry_and_balance() {
 // ---------------------------------------------------------------------------------------------
 // ThunderSMS
 
-const TS: [(&str, &str); 1] = [("Authorization", "Bearer sandbox-thundersms-token")];
+const TS: [(&str, &str); 2] = [
+    ("Authorization", "Bearer sandbox-thundersms-token"),
+    ("Accept", "application/json"),
+];
 
 fn thunder_send(to: &str, length: u64, token: Option<&str>) -> Value {
     let mut payload = json!({"length": length, "timeout": 60, "ip_address": "192.168.1.1"});
@@ -901,6 +906,65 @@ async fn tencent_reset_password_consumes_the_code() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Laravel content negotiation (Thaaigroup, ThunderSMS)
+
+#[tokio::test]
+async fn laravel_redirects_validation_errors_for_clients_that_do_not_ask_for_json() {
+    let wire = Wire::new().await;
+    let cases = [
+        (
+            "thaaigroup",
+            &TG[..3],
+            "api/otp/send",
+            json!({"email": "nope"}),
+        ),
+        (
+            "thundersms",
+            &TS[..1],
+            "verify/send",
+            thunder_send("+919189195123", 5, None),
+        ),
+    ];
+    for (provider, credentials, path, body) in cases {
+        let mut headers = credentials.to_vec();
+        let plain = wire.api(provider, &headers).post(path, body.clone()).await;
+        assert_eq!(plain.status, 302, "{provider}: {plain:?}");
+        let location = plain.headers["location"].to_str().unwrap();
+        assert!(
+            location.starts_with("http://127.0.0.1:"),
+            "{provider}: {location}"
+        );
+        assert!(
+            plain.text.contains("Redirecting to"),
+            "{provider}: {plain:?}"
+        );
+        assert!(!plain.text.contains("errors"), "{provider}: {plain:?}");
+
+        headers.push(("Referer", "https://app.example/signup"));
+        let back = wire.api(provider, &headers).post(path, body.clone()).await;
+        assert_eq!(back.status, 302, "{provider}: {back:?}");
+        assert_eq!(back.headers["location"], "https://app.example/signup");
+
+        // An AJAX request that accepts anything is answered JSON too.
+        let mut ajax = credentials.to_vec();
+        ajax.push(("X-Requested-With", "XMLHttpRequest"));
+        let answered = wire.api(provider, &ajax).post(path, body.clone()).await;
+        assert_eq!(answered.status, 422, "{provider}: {answered:?}");
+
+        for accept in ["application/json", "application/vnd.api+json, */*;q=0.1"] {
+            let mut json = credentials.to_vec();
+            json.push(("Accept", accept));
+            let answered = wire.api(provider, &json).post(path, body.clone()).await;
+            assert_eq!(answered.status, 422, "{provider} {accept}: {answered:?}");
+            assert!(
+                answered.json["errors"].is_object(),
+                "{provider}: {answered:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Forced failures, every provider
 
 /// The status each provider answers a forced failure with (see `Failure`'s table).
@@ -911,8 +975,7 @@ fn forced_status(provider: &str, failure: Failure) -> u16 {
         ("tencent_ciam", Failure::ServerError) => 503,
         (_, Failure::ServerError) => 500,
         ("tencent_ciam", _) => 400,
-        ("hyperverge", Failure::QuotaExceeded) => 403,
-        ("generic" | "thundersms", Failure::QuotaExceeded) => 402,
+        ("hyperverge" | "generic" | "thundersms", Failure::QuotaExceeded) => 402,
         _ => 429,
     }
 }

@@ -89,10 +89,12 @@ fn find_token(text: &str, value: &str) -> Option<usize> {
 }
 
 /// Runs `work` on a current-thread runtime with a TRACE subscriber writing into a buffer.
-fn capture_trace<F: std::future::Future<Output = ()>>(work: F) -> String {
+pub(crate) fn capture_trace<F: std::future::Future<Output = ()>>(work: F) -> String {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        // No timestamps: their microseconds are six digits that can equal a planted code.
+        .without_time()
         .with_ansi(false)
         .with_writer(capture.clone())
         .finish();
@@ -130,7 +132,7 @@ fn forbid_fixture(forbidden: &mut Forbidden, config: &Value, input: &Value) {
 /// Runs the named test of this binary alone in a child process, where no other test's thread
 /// can race the scoped subscriber (tracing caches callsite interest process-wide, and a test
 /// running beside it at the same moment can leave events unrecorded).
-fn in_own_process(test: &str, work: impl FnOnce()) {
+pub(crate) fn in_own_process(test: &str, work: impl FnOnce()) {
     if std::env::var_os("OTPKIT_SCAN_CHILD").is_some() {
         return work();
     }

@@ -113,6 +113,14 @@ pub enum Action {
         /// Whether `Content-Length` announces it.
         declared: bool,
     },
+    /// Answer 200 declaring a `Content-Length` of `declared` bytes, write `body` in two pieces
+    /// (flushed apart, so the client reads more than one chunk), then close the connection.
+    FalseLength {
+        /// The length announced.
+        declared: u64,
+        /// What is actually sent.
+        body: Vec<u8>,
+    },
     /// Close the connection without answering.
     Close,
 }
@@ -272,6 +280,18 @@ async fn connection(mut stream: TcpStream, handler: Arc<Handler>, stats: Arc<Sta
                     left -= n as u64;
                 }
                 declared
+            }
+            Action::FalseLength { declared, body } => {
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\n\r\n");
+                let (first, second) = body.split_at(body.len() / 2);
+                for piece in [head.as_bytes(), first, second] {
+                    if stream.write_all(piece).await.is_err() || stream.flush().await.is_err() {
+                        return;
+                    }
+                    // Pacing only: the pieces reach the client as separate reads.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                false
             }
             Action::Close => false,
         };

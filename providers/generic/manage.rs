@@ -33,9 +33,10 @@ use super::errors::Operation;
 use super::{success_body, Generic, GenericAdapter, ID};
 use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
+use crate::mask::scrub;
 use crate::parse;
 use crate::provider::{Channel, VerificationState};
-use crate::recipient::{scrub, Phone, Recipient};
+use crate::recipient::{Phone, Recipient};
 use crate::retry::RetrySafety;
 
 /// One management read.

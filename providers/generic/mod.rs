@@ -46,7 +46,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::config::{check_header_value, de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::Error;
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -64,6 +66,25 @@ use errors::Operation;
 
 /// The provider id.
 pub const ID: &str = "generic";
+
+/// The X-API-Key service's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "the X-API-Key OTP service",
+    feature: "generic",
+    default_base_url: None,
+    capabilities: full_capabilities,
+    sample_recipient: "+5511999888777",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// SMS and WhatsApp to phone numbers of any country, with native resend and status calls.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Sms, Channel::Whatsapp])
+        .resend(ResendMode::Native)
+        .status(true)
+}
 
 /// The generic service over the shared exchange path, with the management reads as inherent
 /// methods ([`manage`]).
@@ -120,7 +141,7 @@ impl<'de> Deserialize<'de> for AuthMode {
     }
 }
 
-/// The generic service's keys (contract §2).
+/// The generic service's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -238,6 +259,20 @@ impl ProviderSettings for Config {
     type Adapter = GenericAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
+    /// The three keys, the bearer token, and `api_key:api_secret` (the Basic and derived
+    /// Bearer credentials are its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let pair = format!("{}:{}", self.api_key.expose(), self.api_secret.expose());
+        let mut secrets = vec![
+            self.app_id.clone(),
+            self.api_key.clone(),
+            self.api_secret.clone(),
+            Secret::new(pair),
+        ];
+        secrets.extend(self.bearer_token.clone());
+        secrets
+    }
+
     fn adapter(&self, base_url: Url) -> Result<GenericAdapter, Error> {
         let channel = self.check()?;
         Ok(GenericAdapter {
@@ -275,13 +310,17 @@ fn auth_headers(config: &Config) -> Result<HeaderMap, Error> {
                     config.api_secret.expose(),
                     true,
                 ),
+                super::ACCEPT_JSON,
             ])
         }
         (AuthMode::Basic, _) => (format!("Basic {}", pair()), "api_key"),
         (AuthMode::Bearer, Some(token)) => (format!("Bearer {}", token.expose()), "bearer_token"),
         (AuthMode::Bearer, None) => (format!("Bearer {}", pair()), "api_key"),
     };
-    header_map(&[("authorization", key, &authorization, true)])
+    header_map(&[
+        ("authorization", key, &authorization, true),
+        super::ACCEPT_JSON,
+    ])
 }
 
 /// The generic service's wire format as pure functions.
@@ -296,7 +335,8 @@ pub struct GenericAdapter {
     /// `POST …/otp/resend`, joined once.
     resend_url: Url,
     app_id: Secret,
-    /// The authentication headers `auth` asks for, checked and prepared once.
+    /// The authentication headers `auth` asks for and `Accept: application/json`, checked and
+    /// prepared once.
     headers: HeaderMap,
     sender: Option<String>,
     channel: Channel,
@@ -490,6 +530,10 @@ fn number_in(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
 }
 
 impl Adapter for GenericAdapter {
+    fn capabilities(&self) -> Capabilities {
+        full_capabilities()
+    }
+
     const ID: &'static str = ID;
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {

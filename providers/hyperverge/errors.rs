@@ -38,15 +38,37 @@ pub(super) enum Call {
 ///    and a 2xx body with no `status` at all is `unexpected_response` (not HyperVerge's
 ///    envelope).
 /// 2. Any other HTTP status: the kind follows the status (400 `invalid_request`, 401
-///    `invalid_credentials`, 403 `forbidden`, 429 `rate_limited`, 5xx `unavailable`), whatever
-///    the message says ("Missing/Invalid credentials" must not read as a wrong code).
+///    `invalid_credentials`, 402 `quota_exceeded`, 403 `forbidden`, 429 `rate_limited`, 5xx
+///    `unavailable`), whatever the message says ("Missing/Invalid credentials" must not read as
+///    a wrong code), with three exceptions: a 429 on a resend is `cooldown` (HyperVerge
+///    documents no cooldown; the wait comes from `Retry-After` or the core's default), a 400 or
+///    404 whose message names an unknown reqId or number on resend or verify is
+///    `verification_not_found`, and a message about a used-up quota is `quota_exceeded`.
 pub(super) fn classify(call: Call, response: &HttpResponse, body: &Map<String, Value>) -> Error {
     let error = if response.is_success() {
         business_failure(call, body)
     } else {
-        parse::status_error(response, body)
+        status_failure(call, response, body)
     };
     with_request_id(error, body)
+}
+
+/// A non-2xx answer: by status, except where the status and message together say more (see
+/// [`classify`]).
+fn status_failure(call: Call, response: &HttpResponse, body: &Map<String, Value>) -> Error {
+    let error = parse::status_error(response, body);
+    let message = parse::message(body);
+    let named = message.as_deref().and_then(message_kind);
+    let kind = match (response.status, call, named) {
+        // HyperVerge documents no cooldown: a 429 on a resend is "resend too soon".
+        (429, Call::Resend, _) => ErrorKind::Cooldown,
+        (400 | 404 | 422, Call::Resend | Call::Verify, Some(ErrorKind::VerificationNotFound)) => {
+            ErrorKind::VerificationNotFound
+        }
+        (_, _, Some(ErrorKind::QuotaExceeded)) => ErrorKind::QuotaExceeded,
+        _ => return error,
+    };
+    Error::from_provider(kind, message.as_deref().unwrap_or("")).with_status(response.status)
 }
 
 /// `error` with the answer's `metaData.requestId`, when it has one.
@@ -66,6 +88,9 @@ fn business_failure(call: Call, body: &Map<String, Value>) -> Error {
         .and_then(|code| u16::try_from(code).ok())
         .filter(|code| (400..=599).contains(code));
     let kind = match (reported_status, call, message.as_deref()) {
+        (_, _, Some(text)) if message_kind(text) == Some(ErrorKind::QuotaExceeded) => {
+            ErrorKind::QuotaExceeded
+        }
         (Some(code), _, _) => parse::kind_for_status(code),
         (None, Call::Resend | Call::Verify, Some(text)) => {
             message_kind(text).unwrap_or(ErrorKind::InvalidRequest)
@@ -101,8 +126,15 @@ pub(super) fn message_kind(message: &str) -> Option<ErrorKind> {
         Some(ErrorKind::Expired)
     } else if has("too many") || has("max limit") || has("attempts exceeded") {
         Some(ErrorKind::TooManyAttempts)
-    } else if has("not found") || has("no request") {
+    } else if has("not found")
+        || has("no request")
+        || ((word("reqid") || word("mobilenumber") || has("request id"))
+            && (word("invalid") || word("unknown")))
+    {
+        // "Invalid reqId" (an unknown reqId), "Invalid mobileNumber" (no code for that number).
         Some(ErrorKind::VerificationNotFound)
+    } else if has("quota") || has("insufficient balance") || has("insufficient credit") {
+        Some(ErrorKind::QuotaExceeded)
     } else if (word("otp") || word("code"))
         && (word("invalid")
             || word("incorrect")
@@ -158,6 +190,12 @@ mod tests {
             ),
             ("No request found", Some(ErrorKind::VerificationNotFound)),
             ("reqId not found", Some(ErrorKind::VerificationNotFound)),
+            ("Invalid reqId", Some(ErrorKind::VerificationNotFound)),
+            (
+                "Invalid mobileNumber",
+                Some(ErrorKind::VerificationNotFound),
+            ),
+            ("Quota exceeded", Some(ErrorKind::QuotaExceeded)),
             ("Invalid widgetId", None),
             ("invalid otpLength", None),
             ("Missing/Invalid credentials", None),

@@ -15,7 +15,8 @@
 //!   is `invalid_request` with nothing sent. The length travels in the handle so the resend asks
 //!   for the same one.
 //! - **Mobile**: Indian numbers only (`+91` and 10 digits, sent without the country code);
-//!   anything else is `invalid_recipient` with nothing sent. `template_id` must be configured.
+//!   another country is `unsupported` and a malformed `+91` number `invalid_recipient`, with
+//!   nothing sent. `template_id` must be configured.
 //!   The code length is 4 to 9, the lifetime `otpExpiry` in minutes comes from
 //!   [`SendRequest::code_ttl`] (rounded up) or `otp_expiry_mins`. The first code always goes by
 //!   SMS; asking for [`Channel::Voice`] makes `resend` call back with `retryType: "voice"`
@@ -47,7 +48,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::{Capabilities, ResendMode};
 use crate::config::{check_header_value, de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -64,6 +67,25 @@ pub const DEFAULT_BASE_URL: &str = "https://ind-engine.thomas.hyperverge.co/v1";
 
 /// The provider id.
 pub const ID: &str = "hyperverge";
+
+/// HyperVerge's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "HyperVerge",
+    feature: "hyperverge",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: full_capabilities,
+    sample_recipient: "jane.doe@example.com",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Email, and Indian mobiles by SMS (voice on resend); native resend calls; no status call.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Email, Channel::Sms, Channel::Voice])
+        .phone(Some(vec!["+91".to_owned()]))
+        .resend(ResendMode::Native)
+}
 
 /// The code length used when neither the request nor the config names one.
 pub const DEFAULT_OTP_LENGTH: u8 = 6;
@@ -107,7 +129,7 @@ impl Lengths {
 /// The longest mobile code lifetime otpkit asks for: one day.
 const MAX_OTP_EXPIRY_MINS: u64 = 24 * 60;
 
-/// HyperVerge's keys (contract §2).
+/// HyperVerge's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -148,10 +170,15 @@ impl ProviderSettings for Config {
     type Adapter = HyperVergeAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.app_id.clone(), self.app_key.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<HyperVergeAdapter, Error> {
         let headers = header_map(&[
             ("appid", "app_id", self.app_id.expose(), true),
             ("appkey", "app_key", self.app_key.expose(), true),
+            super::ACCEPT_JSON,
         ])?;
         for (key, value) in [
             ("widget_id", &self.widget_id),
@@ -325,17 +352,23 @@ impl HyperVergeAdapter {
     }
 }
 
-/// The 10-digit national number of an Indian phone (`+91` and 10 digits).
+/// The 10-digit national number of an Indian phone (`+91` and 10 digits). Another country is a
+/// recipient HyperVerge cannot reach (`unsupported`); a `+91` number of another length is
+/// malformed (`invalid_recipient`).
 fn mobile_number(phone: &Phone) -> Result<&str, Error> {
-    phone
-        .national_number("91")
-        .filter(|n| n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidRecipient,
-                "HyperVerge mobile codes reach Indian numbers only (+91 and 10 digits); nothing was sent",
-            )
-        })
+    let Some(national) = phone.national_number("91") else {
+        return Err(Error::unsupported(
+            "HyperVerge mobile codes reach Indian numbers only (+91); nothing was sent",
+        ));
+    };
+    if national.len() == 10 && national.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(national)
+    } else {
+        Err(Error::new(
+            ErrorKind::InvalidRecipient,
+            "an Indian mobile number has 10 digits after +91; nothing was sent",
+        ))
+    }
 }
 
 /// The channels a phone code can take: SMS first, voice on resend.
@@ -408,6 +441,15 @@ fn receipt(
 }
 
 impl Adapter for HyperVergeAdapter {
+    /// Phones only once `template_id` is configured.
+    fn capabilities(&self) -> Capabilities {
+        if self.template_id.is_some() {
+            full_capabilities()
+        } else {
+            full_capabilities().without_phone()
+        }
+    }
+
     const ID: &'static str = ID;
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {

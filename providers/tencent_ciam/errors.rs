@@ -48,7 +48,7 @@ const CODES: &[(&str, ErrorKind, &str)] = &[
     ),
     (
         "sms_rate_limit_exceeded",
-        ErrorKind::RateLimited,
+        ErrorKind::Cooldown,
         "too many SMS to this phone number",
     ),
     (
@@ -162,8 +162,18 @@ pub(super) fn classify(response: &HttpResponse, body: &Map<String, Value>) -> Er
     } else {
         message
     };
-    Error::from_provider(kind, &message).with_code(code)
+    let error = Error::from_provider(kind, &message).with_code(code);
+    if kind == ErrorKind::Cooldown {
+        // One SMS per number per 30 s (the free quota's documented limit), unless the answer
+        // names another wait.
+        error.with_retry_after(response.retry_after().unwrap_or(SMS_COOLDOWN))
+    } else {
+        error
+    }
 }
+
+/// Tencent's documented least time between two SMS to one number.
+const SMS_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {
@@ -188,7 +198,7 @@ mod tests {
             ("insufficient_email_quota", 400, ErrorKind::QuotaExceeded),
             ("email_is_used", 400, ErrorKind::RecipientInUse),
             ("phone_number_is_used", 400, ErrorKind::RecipientInUse),
-            ("sms_rate_limit_exceeded", 400, ErrorKind::RateLimited),
+            ("sms_rate_limit_exceeded", 400, ErrorKind::Cooldown),
             ("temporarily_unavailable", 503, ErrorKind::Unavailable),
             ("invalid_client", 401, ErrorKind::InvalidCredentials),
             ("invalid_request", 400, ErrorKind::InvalidRequest),

@@ -5,8 +5,8 @@
 //!   urlencode(client_secret))` and `{usage, phone_number | email, auth_source_id?}`. The
 //!   purpose becomes `usage` (`login` when none is given; `signup`, `update_userinfo`,
 //!   `reset_password`; any other purpose is `unsupported`). Phone numbers must be mainland China
-//!   mobiles (`+86` and 11 digits, sent without the `+86`); others are `invalid_recipient` with no
-//!   request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
+//!   mobiles (`+86` and 11 digits, sent without the `+86`): another country is `unsupported`,
+//!   another `+86` number `invalid_recipient`, with no request. `login` needs `auth_source_id` in the config (`config` error otherwise); the other
 //!   usages do not send it. The answer's `otp_token` is the handle's
 //!   [`reference`](Verification::reference) (also [`otp_token`]); it lives 5 minutes. A code
 //!   sent without an auth source lives 60 seconds (the documented default), so the receipt of a
@@ -24,8 +24,9 @@
 //!   [`TencentCiam::reset_password`] is the typed `POST /reset_user_password`; for sign-up and
 //!   `PATCH /userinfo`, pass the code as `email_otp` / `phone_number_otp` and [`otp_token`] as
 //!   `email_otp_token` / `phone_number_otp_token`.
-//! - **Resend**: there is no resend call; resending sends again with the handle's recipient and
-//!   purpose, which issues a new `otp_token` (use the new handle). There is no status call.
+//! - **Resend**: there is no resend call; the core's resend sends again with the handle's
+//!   recipient, purpose and channel, which issues a new `otp_token` (use the new handle). There
+//!   is no status call.
 //!
 //! ```toml
 //! provider = "tencent_ciam"
@@ -52,7 +53,9 @@ use url::form_urlencoded::byte_serialize;
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{check_header_value, de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
@@ -66,6 +69,49 @@ use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "tencent_ciam";
+
+/// Tencent CIAM's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "Tencent Cloud CIAM",
+    feature: "tencent-ciam",
+    default_base_url: None,
+    capabilities: || capabilities_with(true),
+    sample_recipient: "+8613612345678",
+    sample_purpose: "login",
+    own_flow_send: Some(|config, options, request| {
+        Box::pin(send_code_from_config(config, options, request))
+    }),
+};
+
+/// [`TencentCiam::send_code`] from a Tencent config, for fixture replay of its own flows.
+async fn send_code_from_config(
+    config: &crate::ProviderConfig,
+    options: &crate::HttpOptions,
+    request: &SendRequest,
+) -> Result<SendReceipt, Error> {
+    match config {
+        crate::ProviderConfig::TencentCiam(settings) => {
+            let client = settings.provider.build(&settings.common, options)?;
+            client.send_code(request).await
+        }
+        #[allow(unreachable_patterns)] // only Tencent when no other provider is compiled in
+        _ => Err(Error::unsupported("send_code is Tencent CIAM's")),
+    }
+}
+
+/// SMS to mainland China mobiles and email; `verify` checks `login` codes, and `signup` codes
+/// when `auto_signup` is on (sent and checked through the login grant); no resend or status
+/// call.
+fn capabilities_with(auto_signup: bool) -> Capabilities {
+    let mut purposes = vec![Purpose::Login];
+    if auto_signup {
+        purposes.push(Purpose::Signup);
+    }
+    Capabilities::new([Channel::Sms, Channel::Email])
+        .phone(Some(vec!["+86".to_owned()]))
+        .verify_purposes(purposes)
+}
 
 /// How long an `otp_token` is valid, as documented.
 pub const OTP_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
@@ -81,7 +127,8 @@ pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/s
 /// The token exchange's grant type for email codes (the parameter table's value).
 pub const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
 
-/// Tencent CIAM's keys (contract §2); `base_url` (the tenant's portal) is required too.
+/// Tencent CIAM's keys (see the crate documentation's [Configuration](crate#configuration)
+/// section); `base_url` (the tenant's portal) is required too.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -144,6 +191,19 @@ impl ProviderSettings for Config {
     type Adapter = TencentCiamAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = None;
 
+    /// The two credentials and the `id:secret` pair of the Basic header, url-encoded as sent
+    /// and raw (the header value is its base64).
+    fn secrets(&self) -> Vec<Secret> {
+        let (id, secret) = (self.client_id.expose(), self.client_secret.expose());
+        let encoded = |v: &str| byte_serialize(v.as_bytes()).collect::<String>();
+        vec![
+            self.client_id.clone(),
+            self.client_secret.clone(),
+            Secret::new(format!("{id}:{secret}")),
+            Secret::new(format!("{}:{}", encoded(id), encoded(secret))),
+        ]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<TencentCiamAdapter, Error> {
         check_header_value("client_id", self.client_id.expose())?;
         check_header_value("client_secret", self.client_secret.expose())?;
@@ -154,12 +214,16 @@ impl ProviderSettings for Config {
             basic_authorization(self.client_id.expose(), self.client_secret.expose());
         // Both halves were checked above and base64 after `Basic ` is always header-safe, so
         // this cannot fail; the key is named all the same.
-        let basic = header_map(&[(
-            "authorization",
-            "client_secret",
-            authorization.expose(),
-            true,
-        )])?;
+        let basic = header_map(&[
+            (
+                "authorization",
+                "client_secret",
+                authorization.expose(),
+                true,
+            ),
+            super::ACCEPT_JSON,
+        ])?;
+        let json = header_map(&[super::ACCEPT_JSON])?;
         Ok(TencentCiamAdapter {
             send_url: endpoint(&base_url, "otp/send"),
             token_url: endpoint(&base_url, "oauth2/token"),
@@ -169,6 +233,7 @@ impl ProviderSettings for Config {
             auth_source_id: self.auth_source_id.clone(),
             auto_signup: self.auto_signup,
             basic,
+            json,
         })
     }
 }
@@ -192,8 +257,11 @@ pub struct TencentCiamAdapter {
     auth_source_id: Option<String>,
     auto_signup: Option<bool>,
     /// `Authorization: Basic …` for `/otp/send` and `/reset_user_password` (never the token
-    /// exchange), checked and prepared once.
+    /// exchange), and `Accept: application/json`, checked and prepared once.
     basic: HeaderMap,
+    /// `Accept: application/json` alone, for the token exchange: it answers JSON, errors
+    /// included.
+    json: HeaderMap,
 }
 
 /// `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, form-style percent
@@ -232,8 +300,7 @@ pub fn otp_token(handle: &Verification) -> Option<&str> {
 /// The 11-digit national number of a mainland China mobile, as Tencent wants it.
 fn mainland_number(phone: &Phone) -> Result<&str, Error> {
     let national = phone.national_number("86").ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidRecipient,
+        Error::unsupported(
             "Tencent CIAM sends SMS codes to mainland China mobile numbers (+86) only; nothing was sent",
         )
     })?;
@@ -377,13 +444,23 @@ impl TencentCiamAdapter {
         })
     }
 
+    /// The `usage` sent for a purpose. With `auto_signup` on, a `signup` code is sent as a
+    /// `login` code, so the login grant checks it (and creates the user): Tencent has no call
+    /// that only checks a sign-up code.
+    fn wire_usage(&self, purpose: Option<&Purpose>) -> Result<Purpose, Error> {
+        match usage(purpose)? {
+            Purpose::Signup if self.auto_signup == Some(true) => Ok(Purpose::Login),
+            usage => Ok(usage),
+        }
+    }
+
     fn build_send_to(
         &self,
         recipient: &Recipient,
         purpose: Option<&Purpose>,
         channel: Option<Channel>,
     ) -> Result<HttpRequest, Error> {
-        let usage = usage(purpose)?;
+        let usage = self.wire_usage(purpose)?;
         check_channel(channel, recipient)?;
         let target = Target::of(recipient)?;
         let (email, phone_number) = target.slots(target.value);
@@ -410,15 +487,15 @@ impl TencentCiamAdapter {
         let otp_token = text_field(&body, "otp_token")
             .ok_or_else(|| Error::unexpected("the send answer has no otp_token"))?;
         let channel = channel_of(recipient);
-        let usage = usage(purpose)?;
+        let purpose = usage(purpose)?;
         // Without an auth source the code itself dies after 60 s, well before its otp_token.
-        let lifetime = if usage == Purpose::Login {
+        let lifetime = if self.wire_usage(Some(&purpose))? == Purpose::Login {
             OTP_TOKEN_LIFETIME
         } else {
             DEFAULT_CODE_LIFETIME
         };
         let handle = Verification::new(ID, recipient.clone())
-            .with_purpose(Some(usage))
+            .with_purpose(Some(purpose))
             .with_channel(Some(channel))
             .with_reference(otp_token);
         Ok(SendReceipt::issued(handle, Some(lifetime)))
@@ -426,6 +503,10 @@ impl TencentCiamAdapter {
 }
 
 impl Adapter for TencentCiamAdapter {
+    fn capabilities(&self) -> Capabilities {
+        capabilities_with(self.auto_signup == Some(true))
+    }
+
     const ID: &'static str = ID;
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
@@ -447,7 +528,7 @@ impl Adapter for TencentCiamAdapter {
 
     /// The login exchange at `/oauth2/token`; other usages are `unsupported` (see the module).
     fn build_verify(&self, handle: &Verification, code: &OtpCode) -> Result<HttpRequest, Error> {
-        let usage = usage(handle.purpose())?;
+        let usage = self.wire_usage(handle.purpose())?;
         if usage != Purpose::Login {
             return Err(consumed_elsewhere(&usage, handle.recipient()));
         }
@@ -465,7 +546,7 @@ impl Adapter for TencentCiamAdapter {
             otp: code.expose(),
             auto_signup: self.auto_signup,
         };
-        HttpRequest::post_json(self.token_url.clone(), &body)
+        Ok(HttpRequest::post_json(self.token_url.clone(), &body)?.with_headers(&self.json))
     }
 
     fn parse_verify(
@@ -485,20 +566,5 @@ impl Adapter for TencentCiamAdapter {
         let mut verified = Verified::new(ID);
         verified.tokens = Some(tokens);
         Ok(verified)
-    }
-
-    /// Tencent CIAM has no resend call: resending is sending again with the handle's
-    /// recipient, purpose and channel, which issues a new `otp_token`.
-    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.build_send_to(handle.recipient(), handle.purpose(), handle.channel())
-    }
-
-    fn parse_resend(
-        &self,
-        handle: &Verification,
-        _sent: &HttpRequest,
-        response: &HttpResponse,
-    ) -> Result<SendReceipt, Error> {
-        self.receipt(handle.recipient(), handle.purpose(), response)
     }
 }

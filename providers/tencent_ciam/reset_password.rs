@@ -7,7 +7,7 @@ use crate::adapter::Client;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::provider::{OtpCode, Purpose};
+use crate::provider::{OtpCode, Purpose, SendReceipt, SendRequest};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
 
@@ -73,26 +73,53 @@ impl TencentCiamAdapter {
 }
 
 impl Client<TencentCiamAdapter> {
-    /// Resets the user's password with a `reset_password` code: `POST /reset_user_password`
-    /// with the handle's recipient and `otp_token`, the code and the new password. Tencent
-    /// consumes the code here (there is no separate verify).
-    ///
-    /// A code that is not 4 to 10 digits is `invalid_code`, and a handle that is not this
-    /// provider's `reset_password` handle or a blank password is `invalid_request`, all with no
-    /// request. A reused password (`recurrent_password`) or one the policy refuses
-    /// (`invalid_new_password`) is `invalid_request`; a wrong code `invalid_code`; an unknown or
-    /// expired `otp_token` `verification_not_found`.
+    /// Sends a code for one of Tencent's own flows, whose code another Tencent call consumes
+    /// rather than [`verify`](crate::OtpProvider::verify): `reset_password` (then
+    /// [`reset_password`](Self::reset_password)), `signup` without `auto_signup` and
+    /// `update_userinfo` (see the module docs for the fields that carry the code and the
+    /// handle's `otp_token`). The portable [`send`](crate::OtpProvider::send) refuses these
+    /// purposes, since its codes must be checkable by `verify`. Login codes work here too.
     ///
     /// ```no_run
     /// use otpkit::providers::tencent_ciam::Config;
-    /// use otpkit::{CommonConfig, HttpOptions, OtpProvider, ProviderSettings, Purpose, Secret, SendRequest};
+    /// use otpkit::{CommonConfig, HttpOptions, ProviderSettings, Purpose, Secret, SendRequest};
     ///
     /// # async fn run() -> Result<(), otpkit::Error> {
     /// let mut common = CommonConfig::default();
     /// common.base_url = Some("https://example.portal.tencentciam.com".into());
     /// let client = Config::new("client-id", "client-secret").build(&common, &HttpOptions::default())?;
     /// let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::ResetPassword);
-    /// let receipt = client.send(&request).await?;
+    /// let receipt = client.send_code(&request).await?;
+    /// // … later, with the code the user typed and the password they chose:
+    /// client
+    ///     .reset_password(&receipt.verification, "123456", &Secret::new("n3w-Passw0rd"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_code(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
+        self.send_for_own_flow(request).await
+    }
+
+    /// Resets the user's password with a `reset_password` code: `POST /reset_user_password`
+    /// with the handle's recipient and `otp_token`, the code and the new password. Tencent
+    /// consumes the code here (there is no separate verify).
+    ///
+    /// A code that is not 4 to 10 digits is `invalid_code`, a handle that was changed or is not
+    /// this provider's `reset_password` handle or a blank password is `invalid_request`, and an
+    /// expired handle `expired`, all with no request. A reused password (`recurrent_password`) or one the policy refuses
+    /// (`invalid_new_password`) is `invalid_request`; a wrong code `invalid_code`; an unknown or
+    /// expired `otp_token` `verification_not_found`.
+    ///
+    /// ```no_run
+    /// use otpkit::providers::tencent_ciam::Config;
+    /// use otpkit::{CommonConfig, HttpOptions, ProviderSettings, Purpose, Secret, SendRequest};
+    ///
+    /// # async fn run() -> Result<(), otpkit::Error> {
+    /// let mut common = CommonConfig::default();
+    /// common.base_url = Some("https://example.portal.tencentciam.com".into());
+    /// let client = Config::new("client-id", "client-secret").build(&common, &HttpOptions::default())?;
+    /// let request = SendRequest::new("jane@example.com".parse()?).purpose(Purpose::ResetPassword);
+    /// let receipt = client.send_code(&request).await?;
     /// // … later, with the code the user typed and the password they chose:
     /// client
     ///     .reset_password(&receipt.verification, "123456", &Secret::new("n3w-Passw0rd"))
@@ -106,6 +133,7 @@ impl Client<TencentCiamAdapter> {
         new_password: &Secret,
     ) -> Result<(), Error> {
         let context = |e: Error| e.in_context(ID, "reset_password");
+        self.check_handle(handle).map_err(context)?;
         let code = OtpCode::parse(code).map_err(context)?;
         let http = self
             .adapter()

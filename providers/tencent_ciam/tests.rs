@@ -26,6 +26,12 @@ fn handle(recipient: &str, purpose: Purpose) -> Verification {
         .with_reference("OTP_TOKEN")
 }
 
+/// A handle as [`client`]'s send would have issued it (stamped with its key).
+fn issued(recipient: &str, purpose: Purpose) -> Verification {
+    let secrets = Config::new("id", "secret").secrets();
+    crate::handle_key::HandleKey::from_credentials(ID, &secrets).stamp(handle(recipient, purpose))
+}
+
 fn code() -> OtpCode {
     OtpCode::parse("123456").unwrap()
 }
@@ -61,17 +67,18 @@ fn mainland_mobiles_lose_their_plus_86_and_others_are_refused() {
         let phone = Phone::parse(good).unwrap();
         assert_eq!(mainland_number(&phone).unwrap(), "13612345678", "{good}");
     }
-    for bad in [
-        "+14155550123",
-        "+85261234567",
-        "+886912345678",
-        "+861012345678",
-        "+8623612345678",
-        "+86136123456789",
+    // Another country cannot be reached; a +86 number that is no mobile is malformed.
+    for (bad, kind) in [
+        ("+14155550123", ErrorKind::Unsupported),
+        ("+85261234567", ErrorKind::Unsupported),
+        ("+886912345678", ErrorKind::Unsupported),
+        ("+861012345678", ErrorKind::InvalidRecipient),
+        ("+8623612345678", ErrorKind::InvalidRecipient),
+        ("+86136123456789", ErrorKind::InvalidRecipient),
     ] {
         let phone = Phone::parse(bad).unwrap();
         let err = mainland_number(&phone).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidRecipient, "{bad}");
+        assert_eq!(err.kind(), kind, "{bad}");
     }
 }
 
@@ -187,7 +194,7 @@ fn the_send_answer_becomes_a_handle_holding_the_otp_token() {
         (
             400,
             r#"{"error":"sms_rate_limit_exceeded"}"#,
-            ErrorKind::RateLimited,
+            ErrorKind::Cooldown,
         ),
     ];
     assert_error_kinds(&cases, |response| {
@@ -467,20 +474,34 @@ async fn reset_password_runs_on_the_shared_path() {
         .mount(&server)
         .await;
     let client = client(&server.uri());
-    let handle = handle("user@example.com", Purpose::ResetPassword);
+    let genuine = issued("user@example.com", Purpose::ResetPassword);
     let password = Secret::new("n3w-Passw0rd");
     client
-        .reset_password(&handle, "123456", &password)
+        .reset_password(&genuine, "123456", &password)
         .await
         .unwrap();
 
     // A bad code is refused before any request (the mock expects exactly one).
     let err = client
-        .reset_password(&handle, "12ab56", &password)
+        .reset_password(&genuine, "12ab56", &password)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert_eq!(err.operation(), Some("reset_password"));
+
+    // So are a handle made by hand and one whose recipient was changed.
+    let changed: Verification = {
+        let mut json = serde_json::to_value(&genuine).unwrap();
+        json["recipient"] = "other@example.com".into();
+        serde_json::from_value(json).unwrap()
+    };
+    for forged in [handle("user@example.com", Purpose::ResetPassword), changed] {
+        let err = client
+            .reset_password(&forged, "123456", &password)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
+    }
 }
 
 #[tokio::test]
@@ -499,7 +520,7 @@ async fn reset_password_errors_carry_status_code_and_operation() {
         .await;
     let err = client(&server.uri())
         .reset_password(
-            &handle("+8613612345678", Purpose::ResetPassword),
+            &issued("+8613612345678", Purpose::ResetPassword),
             "123456",
             &Secret::new("0ld-Passw0rd"),
         )
@@ -547,4 +568,38 @@ fn config_is_read_from_strings_and_checked_once() {
     )
     .unwrap_err();
     assert!(bad_flag.message().contains("auto_signup"), "{bad_flag}");
+}
+
+#[test]
+fn signup_codes_go_through_the_login_grant_only_with_auto_signup() {
+    let signup = SendRequest::new("user@example.com".parse().unwrap()).purpose(Purpose::Signup);
+    // Without auto_signup no call checks a sign-up code: verify cannot take it.
+    let plain = adapter();
+    assert!(!plain.capabilities().verifies(Some(&Purpose::Signup)));
+    assert_eq!(
+        plain.capabilities().check_send(&signup).unwrap_err().kind(),
+        ErrorKind::Unsupported
+    );
+    // With it, the code is sent as a login code and the login grant checks it.
+    let auto = adapter_with(
+        Config::new("id", "secret")
+            .auth_source_id("otp-source")
+            .auto_signup(true),
+    );
+    assert!(auto.capabilities().check_send(&signup).is_ok());
+    assert_eq!(
+        body_of(&auto.build_send(&signup).unwrap()),
+        json!({"auth_source_id":"otp-source","email":"user@example.com","usage":"login"})
+    );
+    let sent = auto
+        .parse_send(
+            &signup,
+            &auto.build_send(&signup).unwrap(),
+            &HttpResponse::new(200, r#"{"otp_token":"OTP_TOKEN"}"#),
+        )
+        .unwrap();
+    assert_eq!(sent.verification.purpose(), Some(&Purpose::Signup));
+    assert_eq!(sent.expires_in, Some(OTP_TOKEN_LIFETIME));
+    let verify = auto.build_verify(&sent.verification, &code()).unwrap();
+    assert_eq!(verify.url.path(), "/oauth2/token");
 }

@@ -33,8 +33,8 @@ pub(super) fn classify(response: &HttpResponse, body: &Map<String, Value>) -> Er
     }
     if kind == ErrorKind::QuotaExceeded {
         error = error.with_quota(QuotaInfo::new(
-            parse::u64_field(body, "quota"),
-            parse::u64_field(body, "used"),
+            parse::number_field(body, "quota"),
+            parse::number_field(body, "used"),
             parse::str_field(body, "reset_at"),
         ));
     }

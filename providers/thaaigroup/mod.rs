@@ -1,8 +1,9 @@
 //! Thaaigroup Verify: email OTP over two calls, `POST /api/otp/send` and `POST /api/otp/verify`,
 //! authenticated by the `X-Client-Id`, `X-Client-Secret` and `X-Client-Domain` headers.
 //!
-//! There is no resend call: [`resend`](crate::OtpProvider::resend) sends again with the same
-//! email and purpose, and an early one is `cooldown` with `retry_after`. There is no status call.
+//! There is no resend call: the core's [`resend`](crate::OtpProvider::resend) sends again with
+//! the same email and purpose, and an early one is `cooldown` with `retry_after`. There is no
+//! status call.
 //! The purpose used on send travels in the handle, because verify must repeat it.
 //!
 //! ```toml
@@ -22,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{de, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, json_content_type, HttpRequest, HttpResponse};
@@ -35,7 +38,7 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE};
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
 
-/// Thaaigroup's keys (contract §2).
+/// Thaaigroup's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -68,6 +71,10 @@ impl ProviderSettings for Config {
     type Adapter = ThaaigroupAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.client_id.clone(), self.client_secret.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
         let mut headers = header_map(&[
             ("x-client-id", "client_id", self.client_id.expose(), true),
@@ -78,6 +85,7 @@ impl ProviderSettings for Config {
                 true,
             ),
             ("x-client-domain", "domain", &self.domain, false),
+            super::ACCEPT_JSON,
         ])?;
         // Every call posts JSON: with the content type prepared too, a request's headers are
         // one clone of this map.
@@ -93,6 +101,23 @@ impl ProviderSettings for Config {
 /// The provider id.
 pub const ID: &str = "thaaigroup";
 
+/// Thaaigroup's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "Thaaigroup Verify",
+    feature: "thaaigroup",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: full_capabilities,
+    sample_recipient: "jane.doe@example.com",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Email only, any purpose; no resend or status call.
+fn full_capabilities() -> Capabilities {
+    Capabilities::new([Channel::Email])
+}
+
 /// Thaaigroup over the shared exchange path.
 pub type Thaaigroup = Client<ThaaigroupAdapter>;
 
@@ -103,7 +128,8 @@ pub struct ThaaigroupAdapter {
     send_url: Url,
     /// `POST …/api/otp/verify`, joined once.
     verify_url: Url,
-    /// The three `X-Client-*` headers, checked and prepared once.
+    /// The three `X-Client-*` headers and `Accept: application/json`, checked and prepared
+    /// once.
     headers: HeaderMap,
 }
 
@@ -166,6 +192,10 @@ fn email_of(recipient: &Recipient) -> Result<&Email, Error> {
 impl Adapter for ThaaigroupAdapter {
     const ID: &'static str = ID;
 
+    fn capabilities(&self) -> Capabilities {
+        full_capabilities()
+    }
+
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
         let email = email_of(&request.recipient)?;
         if request.channel.is_some_and(|c| c != Channel::Email) {
@@ -211,20 +241,5 @@ impl Adapter for ThaaigroupAdapter {
             ));
         }
         Ok(Verified::new(ID))
-    }
-
-    /// Thaaigroup has no resend call: resending is sending again with the same email and
-    /// purpose; the provider enforces the cooldown.
-    fn build_resend(&self, handle: &Verification) -> Result<HttpRequest, Error> {
-        self.build_send_to(email_of(handle.recipient())?, handle.purpose())
-    }
-
-    fn parse_resend(
-        &self,
-        handle: &Verification,
-        _sent: &HttpRequest,
-        response: &HttpResponse,
-    ) -> Result<SendReceipt, Error> {
-        self.receipt(email_of(handle.recipient())?, handle.purpose(), response)
     }
 }

@@ -11,8 +11,8 @@
 //!   `failed` (`verification_not_found`). Each code can be checked once.
 //! - `status` reports the overall state and each channel's delivery, so a caller can see that
 //!   WhatsApp failed and SMS took over.
-//! - `resend` is `unsupported`: ThunderSMS documents no resend call; the channel fallback is
-//!   the resend.
+//! - ThunderSMS documents no resend call: the core's `resend` sends again to the handle's
+//!   recipient with its channel first, and returns the new handle.
 //!
 //! The answer's `created_at`/`expire_at` carry no time zone, so the handle's expiry is computed
 //! from the requested timeout instead.
@@ -54,7 +54,9 @@ pub use self::channels::ChannelConfig;
 use self::channels::{channel_list, check_channels, plan_routes, Route};
 use self::errors::{CheckWord, Subject};
 use crate::adapter::{Adapter, Client};
+use crate::capabilities::Capabilities;
 use crate::config::{check_header_value, de as lenient, ProviderSettings};
+use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
@@ -63,12 +65,37 @@ use crate::provider::{
     Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
     Verified,
 };
-use crate::recipient::{scrub, Phone};
+use crate::recipient::Phone;
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 
 /// The provider id.
 pub const ID: &str = "thundersms";
+
+/// ThunderSMS's description.
+pub const DESCRIPTOR: Descriptor = Descriptor {
+    id: ID,
+    name: "ThunderSMS Verify",
+    feature: "thundersms",
+    default_base_url: Some(DEFAULT_BASE_URL),
+    capabilities: || {
+        capabilities_on([
+            Channel::Whatsapp,
+            Channel::Sms,
+            Channel::Voice,
+            Channel::Viber,
+        ])
+    },
+    sample_recipient: "+919189195123",
+    sample_purpose: "signup",
+    own_flow_send: None,
+};
+
+/// Phone numbers of any country on these channels; a caller-chosen code is `payload.token`;
+/// `status` is `verify/search`; no resend call (sending again is the resend).
+fn capabilities_on(channels: impl IntoIterator<Item = Channel>) -> Capabilities {
+    Capabilities::new(channels).status(true).custom_code(true)
+}
 
 /// The base URL: the documented `http://portal.thundersms.com/api/v2/` over https. The plain
 /// http URL is accepted as `base_url` only with `allow_http = true`.
@@ -92,7 +119,7 @@ pub const VIBER_TTL_SECS: RangeInclusive<u64> = 30..=1_209_600;
 const CODE_LENGTHS: RangeInclusive<u64> = 4..=10;
 const MAX_ID_LEN: usize = 128;
 
-/// ThunderSMS's keys (contract §2).
+/// ThunderSMS's keys (see the crate documentation's [Configuration](crate#configuration) section).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
@@ -148,6 +175,10 @@ impl ProviderSettings for Config {
     type Adapter = ThunderSmsAdapter;
     const DEFAULT_BASE_URL: Option<&'static str> = Some(DEFAULT_BASE_URL);
 
+    fn secrets(&self) -> Vec<Secret> {
+        vec![self.token.clone()]
+    }
+
     fn adapter(&self, base_url: Url) -> Result<ThunderSmsAdapter, Error> {
         // Checked on its own: behind `Bearer ` a blank token would still make a header.
         check_header_value("token", self.token.expose())?;
@@ -155,7 +186,7 @@ impl ProviderSettings for Config {
         let headers = header_map(&[
             ("authorization", "token", &bearer, true),
             // Laravel answers JSON (not a login redirect) only to clients that accept it.
-            ("accept", "accept", "application/json", false),
+            super::ACCEPT_JSON,
         ])?;
         let routes = check_channels(&self.channels)?;
         let code_length = match self.code_length {
@@ -302,8 +333,18 @@ fn answer(response: &HttpResponse) -> Result<(Map<String, Value>, bool), Error> 
 impl Adapter for ThunderSmsAdapter {
     const ID: &'static str = ID;
 
-    fn accepts_custom_code(&self) -> bool {
-        true
+    /// The shared markers, and the platform's own error envelope (a `code` that is an HTTP
+    /// error number, a Laravel `errors` object).
+    fn error_marker(&self, operation: &str, response: &HttpResponse) -> Option<&'static str> {
+        parse::error_marker(operation, response).or_else(|| {
+            let body = parse::object(response).ok()?;
+            errors::is_error_envelope(&body).then_some("status")
+        })
+    }
+
+    /// The configured channels only.
+    fn capabilities(&self) -> Capabilities {
+        capabilities_on(self.channels())
     }
 
     fn build_send(&self, request: &SendRequest) -> Result<HttpRequest, Error> {
@@ -380,10 +421,11 @@ impl Adapter for ThunderSmsAdapter {
             return Err(Error::unexpected("the check answer has no `status`"));
         };
         if errors::check_word(&word) != CheckWord::Verified {
-            return Err(Error::unexpected(format!(
-                "the check answer's status `{}` is not one ThunderSMS documents",
-                scrub(&word.chars().take(64).collect::<String>())
-            )));
+            let shown: String = word.chars().take(64).collect();
+            return Err(Error::from_provider(
+                ErrorKind::UnexpectedResponse,
+                &format!("the check answer's status `{shown}` is not one ThunderSMS documents"),
+            ));
         }
         let answered_id = parse::str_field(&body, "id");
         let same_id = |id: &String| {

@@ -292,7 +292,7 @@ fn the_template_travels_and_a_caller_code_must_match_the_length() {
     let mut c = config(vec![channel("sms", "A")]);
     c.template = Some("Your code is {token}".into());
     let adapter = c.adapter(base()).unwrap();
-    assert!(adapter.accepts_custom_code());
+    assert!(adapter.capabilities().custom_code);
     let body = body_of(&adapter.build_send(&phone_request()).unwrap());
     assert_eq!(body["template"], "Your code is {token}");
     assert_eq!(body["payload"], json!({"length": 6, "timeout": 120}));
@@ -533,4 +533,50 @@ fn the_documented_http_url_needs_allow_http_and_the_token_never_prints() {
     let built = c.build(&common, &HttpOptions::default()).unwrap();
     assert!(!format!("{built:?} {c:?}").contains("tok-123"));
     assert_eq!(built.adapter().channels(), [Channel::Sms]);
+}
+
+#[test]
+fn channel_errors_from_the_environment_name_only_variables_that_exist() {
+    /// The `OTPKIT_…` variables a message names.
+    fn variables(message: &str) -> Vec<&str> {
+        message
+            .match_indices("OTPKIT_")
+            .map(|(at, _)| {
+                let rest = &message[at..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect()
+    }
+    // A key inside a channel is no variable of its own: the hint is the list's variable.
+    for (channels, key) in [
+        (r#"[{"name":"sms","from":"A","sender":"B"}]"#, "sender"),
+        (r#"[{"name":"sms"}]"#, "from"),
+    ] {
+        let err = env_config(channels).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.message().contains(key), "{err}");
+        assert_eq!(variables(err.message()), ["OTPKIT_CHANNELS"], "{err}");
+    }
+    let missing = ProviderConfig::from_env_vars(
+        [("OTPKIT_PROVIDER", "thundersms"), ("OTPKIT_TOKEN", "tok")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap_err();
+    assert_eq!(
+        variables(missing.message()),
+        ["OTPKIT_CHANNELS"],
+        "{missing}"
+    );
+    // And the variable it names does what the hint says.
+    assert!(env_config(r#"[{"name":"sms","from":"OTPKIT"}]"#).is_ok());
+    // From a file, the nested key is named with its place in the list.
+    let toml = ProviderConfig::from_toml_str(
+        "provider = \"thundersms\"\ntoken = \"t\"\n[[channels]]\nname = \"sms\"\nsender = \"B\"\n",
+    )
+    .unwrap_err();
+    assert!(toml.message().contains("channels"), "{toml}");
+    assert!(variables(toml.message()).is_empty(), "{toml}");
 }

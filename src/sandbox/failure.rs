@@ -10,7 +10,7 @@ use std::fmt;
 /// | failure | thaaigroup | hyperverge | generic | thundersms | tencent_ciam |
 /// |---|---|---|---|---|---|
 /// | `Cooldown` | 429 `RESEND_COOLDOWN` + `retry_after` | 429 "Rate limit exceeded" (no cooldown documented) | 429 `RATE_LIMITED` + `Retry-After` + `retry_after` | 429 "Too Many Attempts." + `Retry-After` (Laravel throttle) | 400 `sms_rate_limit_exceeded` |
-/// | `QuotaExceeded` | 429 `QUOTA_EXCEEDED` + quota, used, reset_at | 403 "Access Denied" (no quota documented) | 402 `INSUFFICIENT_BALANCE` | 402 "Insufficient balance" | 400 `insufficient_sms_quota` / `insufficient_email_quota` |
+/// | `QuotaExceeded` | 429 `QUOTA_EXCEEDED` + quota, used, reset_at | 402 "Quota exceeded" (no quota documented; 403 would mean forbidden) | 402 `INSUFFICIENT_BALANCE` | 402 "Insufficient balance" | 400 `insufficient_sms_quota` / `insufficient_email_quota` |
 /// | `RateLimited` | 429 `RATE_LIMITED` | 429 "Rate limit exceeded" | 429 `RATE_LIMITED` + `Retry-After` | 429 "Too Many Attempts." + `Retry-After` | 400 `sms_rate_limit_exceeded` |
 /// | `ServerError` | 500 `SERVER_ERROR` (undocumented) | 500 "Internal Server Error" | 500 `INTERNAL_ERROR` | 500 "Server Error" | 503 `temporarily_unavailable` |
 /// | `BadCredentials` | 401 `INVALID_CLIENT` | 401 "Missing/Invalid credentials" | 401 `UNAUTHORIZED` | 401 "Unauthenticated." | 401 `invalid_client` |

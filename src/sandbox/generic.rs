@@ -1,4 +1,4 @@
-//! The generic X-API-Key OTP service (providers.md §3 and the vendor overview): `POST
+//! The generic X-API-Key OTP service (the vendor overview): `POST
 //! otp/send|verify|resend`, `GET otp/status` and the management reads `otp/list`, `otp/logs`,
 //! `otp/attempts`, `otp/reports`, `otp/rate-limits` answering `{"success":true,"data":…}`.
 //!

@@ -1,5 +1,5 @@
 //! HyperVerge email and mobile OTP under `/v1`, with the `appId`, `appKey` and `transactionId`
-//! headers (providers.md §2 and the vendor's Verify Email OTP page).
+//! headers (the vendor's Verify Email OTP page).
 //!
 //! - Wrong or missing `appId`/`appKey`: 401 `{"message":"Missing/Invalid credentials",
 //!   "statusCode":401,"status":"failure"}`. A missing `transactionId` or body field: 400
@@ -16,8 +16,9 @@
 //!   the number and answers in the same envelope. An unknown number is HTTP 200
 //!   "Invalid mobileNumber" (undocumented).
 //! - No cooldown is documented: a resend inside the cooldown gets the documented 429 "Rate
-//!   limit exceeded". No quota is documented: a used-up quota gets the documented 403 "Access
-//!   Denied".
+//!   limit exceeded". No quota is documented: a used-up quota gets 402 "Quota exceeded" in the
+//!   documented envelope (the documented 403 "Access Denied" means the keys are not allowed,
+//!   which otpkit rightly reads as `forbidden`).
 
 use std::time::Duration;
 
@@ -66,15 +67,18 @@ fn rate_limited() -> Reply {
     failure_status(429, "Rate limit exceeded")
 }
 
-fn access_denied() -> Reply {
-    failure_status(403, "Access Denied")
+/// A used-up quota. HyperVerge documents none; its 403 "Access Denied" means the keys may not
+/// call the API, so a quota answers 402 in the same envelope (undocumented, as the generic
+/// service and ThunderSMS answer a used-up balance).
+fn quota_exceeded() -> Reply {
+    failure_status(402, "Quota exceeded")
 }
 
 /// The documented answer to a forced failure.
 pub(super) fn failure(_cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown | Failure::RateLimited => rate_limited(),
-        Failure::QuotaExceeded => access_denied(),
+        Failure::QuotaExceeded => quota_exceeded(),
         Failure::BadCredentials => failure_status(401, "Missing/Invalid credentials"),
         _ => Reply::json(
             500,
@@ -147,7 +151,7 @@ impl Call<'_> {
     fn gate(&self, gate: Gate) -> Reply {
         match gate {
             Gate::Cooldown(_) => rate_limited(),
-            Gate::Quota { .. } => access_denied(),
+            Gate::Quota { .. } => quota_exceeded(),
         }
     }
 

@@ -1,10 +1,71 @@
 //! Laravel validation, as Thaaigroup and ThunderSMS answer it: [`Problems`] collects field
-//! messages, [`laravel_422`] writes the 422 body.
+//! messages, [`laravel_422`] writes the 422 body, and [`for_client`] turns it into the redirect
+//! Laravel gives a client that does not ask for JSON.
 
 use serde_json::{json, Map, Value};
 
 use super::fields::whole_number;
-use super::wire::Reply;
+use super::wire::{Reply, Req};
+
+/// What Laravel answers this client: a validation failure (422) goes back as JSON only when
+/// the request expects JSON (`Request::expectsJson`: an `Accept` whose first type is JSON, or
+/// an AJAX request that accepts anything). Otherwise Laravel redirects back (302 to the
+/// `Referer`, else the site's root) with the errors flashed to a session, and the client never
+/// sees them. Every 422 of the Laravel providers is a validation failure.
+pub(super) fn for_client(req: &Req, reply: Reply) -> Reply {
+    if reply.status != 422 || expects_json(req) {
+        return reply;
+    }
+    let back = req
+        .header("referer")
+        .map(str::to_owned)
+        .or_else(|| req.header("host").map(|host| format!("http://{host}/")))
+        .unwrap_or_else(|| "/".to_owned());
+    let shown = html_escape(&back);
+    // Symfony's RedirectResponse page, as Laravel sends it.
+    let page = format!(
+        "<!DOCTYPE html>\n<html>\n    <head>\n        <meta charset=\"UTF-8\" />\n        \
+         <meta http-equiv=\"refresh\" content=\"0;url='{shown}'\" />\n\n        \
+         <title>Redirecting to {shown}</title>\n    </head>\n    <body>\n        \
+         Redirecting to <a href=\"{shown}\">{shown}</a>.\n    </body>\n</html>"
+    );
+    Reply::html(302, &page).header("location", back)
+}
+
+/// Laravel's `expectsJson()`: `(ajax && !pjax && acceptsAnyContentType) || wantsJson`.
+fn expects_json(req: &Req) -> bool {
+    let accept = req.header("accept").unwrap_or("");
+    let first = accept
+        .split(',')
+        .next()
+        .and_then(|t| t.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let wants_json = first.contains("/json") || first.contains("+json");
+    let ajax = req
+        .header("x-requested-with")
+        .is_some_and(|v| v == "XMLHttpRequest");
+    let pjax = req.header("x-pjax").is_some_and(|v| v == "true");
+    let any = first.is_empty() || first == "*/*" || first == "*";
+    wants_json || (ajax && !pjax && any)
+}
+
+/// Escapes text for an HTML attribute or element.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#039;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
 
 /// A Laravel validation answer: 422 `{message, errors: {field: [message]}}`, the message being
 /// the first one plus "(and N more errors)".

@@ -13,8 +13,8 @@
 //! | `thundersms` | `…/thundersms/api/v2/` | `POST verify/send`, `GET verify/check/{id}/{token}`, `GET verify/search/{id}` |
 //! | `tencent_ciam` | `…/tencent_ciam` | `POST otp/send`, `POST oauth2/token`, `POST reset_user_password` |
 //!
-//! It is written from the vendor documents (`providers.md` and the seeds), not from otpkit's
-//! adapters, so the two check each other. It is stateful: codes expire
+//! It is written from the vendors' published API documents, not from otpkit's adapters, so
+//! the two check each other. It is stateful: codes expire
 //! ([`SandboxOptions::code_ttl`]), work once, allow [`SandboxOptions::max_attempts`] wrong
 //! tries, refuse a resend inside [`SandboxOptions::resend_cooldown`] and count sends against
 //! [`SandboxOptions::quota`]. Credentials are checked the way each vendor does; the ones that
@@ -185,7 +185,7 @@ impl Sandbox {
         route(provider).map(|r| r.base_url(&self.shared.origin))
     }
 
-    /// A provider's ready-made configuration as a JSON object, with the contract's keys and
+    /// A provider's ready-made configuration as a JSON object, with the documented keys and
     /// credentials the sandbox accepts. Change it (a shorter `timeout_secs`, a wrong secret)
     /// and read it with [`ProviderConfig::from_json_str`]. Works for all five ids, compiled in
     /// or not.

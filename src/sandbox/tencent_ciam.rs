@@ -1,4 +1,4 @@
-//! Tencent Cloud CIAM (providers.md §5 and the vendor's Send OTP page): `POST otp/send`,
+//! Tencent Cloud CIAM (the vendor's Send OTP page): `POST otp/send`,
 //! the OTP grant on `POST oauth2/token`, and `POST reset_user_password` as a consumer of
 //! `reset_password` codes. Errors are `{error, error_description?}`.
 //!

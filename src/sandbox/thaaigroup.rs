@@ -1,6 +1,6 @@
 //! Thaaigroup Verify: `POST api/otp/send` and `POST api/otp/verify` under the three
-//! `X-Client-*` headers, failures in `{ok:false, error_code, message, …}` (providers.md §1 and
-//! the vendor's API reference).
+//! `X-Client-*` headers, failures in `{ok:false, error_code, message, …}` (the vendor's
+//! API reference).
 //!
 //! - A wrong `X-Client-Id`/`X-Client-Secret` is 401 `INVALID_CLIENT`; a domain off the
 //!   allowlist (`example.com`, `localhost`) is 403 `DOMAIN_NOT_ALLOWED`, on both calls.
@@ -9,15 +9,15 @@
 //!   of next month).
 //! - Verify must repeat the send's `purpose`; wrong, expired, burned, reused and unknown codes
 //!   are all 400 `OTP_INVALID` "Invalid or expired OTP", as documented.
-//! - A missing or malformed field is a Laravel 422 validation body (the vendor's examples are
-//!   Laravel; providers.md marks this as inferred).
+//! - A missing or malformed field is a Laravel 422 validation body (inferred: the vendor's
+//!   examples are Laravel's), or Laravel's redirect for a client that does not ask for JSON.
 
 use serde_json::{json, Map, Value};
 
 use super::clock::{ceil_secs, next_month};
 use super::codes::{Check, Gate, NewCode};
 use super::fields::{is_email, string_or_number};
-use super::laravel::{laravel_422, Problems};
+use super::laravel::{for_client, laravel_422, Problems};
 use super::state::Shared;
 use super::wire::{Reply, Req};
 use super::Failure;
@@ -100,8 +100,13 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
-/// Answers a request under the prefix.
+/// Answers a request under the prefix, as Laravel answers this client (see [`for_client`]).
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
+    for_client(req, answer(cx, req))
+}
+
+/// The answer for a client that expects JSON.
+fn answer(cx: &Shared, req: &Req) -> Reply {
     let operation: fn(&Shared, &Map<String, Value>) -> Reply = match req.path.as_str() {
         "api/otp/send" => send,
         "api/otp/verify" => verify,

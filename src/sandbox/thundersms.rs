@@ -1,5 +1,5 @@
-//! ThunderSMS Verify under `/api/v2/` (providers.md §4, the vendor's Verify page and its
-//! MOBtexting twin for check and search).
+//! ThunderSMS Verify under `/api/v2/` (the vendor's Verify page and its MOBtexting
+//! twin for check and search).
 //!
 //! - Auth: `Authorization: Bearer <token>` or the `access_token` query parameter; otherwise 401
 //!   `{"message":"Unauthenticated."}`. The `_method` query parameter overrides the method.
@@ -7,8 +7,9 @@
 //!   `recipient.to` as digits with the country prefix and no `+`, `order`, `wait`, viber `ttl`
 //!   30–1209600) and `payload` (`length` 4–10, default 6; `timeout` seconds, default 120;
 //!   `token`, a caller-chosen code whose length must equal `length`). Problems are Laravel 422
-//!   bodies. The answer is `{id, status:"sent", foreign_id, created_at, expire_at}` with
-//!   timestamps `YYYY-MM-DD HH:MM:SS` and no zone (written in IST, as providers.md infers).
+//!   bodies (a redirect for a client that does not ask for JSON). The answer is
+//!   `{id, status:"sent", foreign_id, created_at, expire_at}` with timestamps
+//!   `YYYY-MM-DD HH:MM:SS` and no zone (written in IST, inferred from the vendor's examples).
 //! - `GET verify/check/{id}/{token}` answers HTTP 200 with `status` `success`, `invalid`
 //!   (also for a burned code), `expired`, `OTP already verified` or `failed` (unknown id).
 //! - `GET verify/search/{id}` answers the Verify object with `reference` and per-channel
@@ -25,7 +26,7 @@ use super::clock::{ceil_secs, naive_time};
 use super::codes::{Check, Gate, NewCode, Otp};
 use super::fields::{is_e164_digits, string_or_number};
 use super::ids::{random_hex, random_uuid};
-use super::laravel::{laravel_422, Problems};
+use super::laravel::{for_client, laravel_422, Problems};
 use super::state::Shared;
 use super::wire::{Reply, Req};
 use super::Failure;
@@ -75,8 +76,13 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
     }
 }
 
-/// Answers a request under the prefix.
+/// Answers a request under the prefix, as Laravel answers this client (see [`for_client`]).
 pub(super) fn handle(cx: &Shared, req: &Req) -> Reply {
+    for_client(req, answer(cx, req))
+}
+
+/// The answer for a client that expects JSON.
+fn answer(cx: &Shared, req: &Req) -> Reply {
     let method = req
         .query("_method")
         .map_or_else(|| req.method.clone(), str::to_ascii_uppercase);
