@@ -312,7 +312,11 @@ struct Figures {
 fn spread<T: Copy + PartialOrd>(values: &[T]) -> (T, T, T) {
     let mut sorted = values.to_vec();
     sorted.sort_by(|a, b| a.partial_cmp(b).expect("comparable"));
-    (sorted[sorted.len() / 2], sorted[0], sorted[sorted.len() - 1])
+    (
+        sorted[sorted.len() / 2],
+        sorted[0],
+        sorted[sorted.len() - 1],
+    )
 }
 
 /// Runs every round on `runtime` and prints its table.
@@ -401,7 +405,12 @@ fn wall_clock(rounds: usize) {
         .enable_all()
         .build()
         .expect("runtime");
-    measure("multi-thread runtime, 2 workers", multi, server.url(), rounds);
+    measure(
+        "multi-thread runtime, 2 workers",
+        multi,
+        server.url(),
+        rounds,
+    );
     drop(server);
 }
 
@@ -446,7 +455,10 @@ fn instructions(which: &str, calls: u64) -> u64 {
         .find_map(|line| line.strip_prefix("summary:"))
         .and_then(|n| n.trim().parse().ok())
         .expect("a summary line");
-    println!("  {which:<13} {calls:>5} calls: {total:>14} instructions ({})", out.display());
+    println!(
+        "  {which:<13} {calls:>5} calls: {total:>14} instructions ({})",
+        out.display()
+    );
     total
 }
 
