@@ -965,6 +965,22 @@ mod tests {
     }
 
     #[test]
+    fn post_json_with_keeps_the_prepared_headers_and_adds_the_content_type_once() {
+        let url = Url::parse("https://x.example/send").unwrap();
+        let prepared = header_map(&[("x-client-id", "client_id", "abc", true)]).unwrap();
+        let request = HttpRequest::post_json_with(url.clone(), &prepared, &[1, 2]).unwrap();
+        assert_eq!(request.headers.len(), 2);
+        assert!(request.headers["x-client-id"].is_sensitive());
+        assert_eq!(request.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(request.body.as_deref(), Some(&b"[1,2]"[..]));
+        let mut with_type = prepared.clone();
+        with_type.insert(CONTENT_TYPE, json_content_type());
+        let request = HttpRequest::post_json_with(url, &with_type, &[1]).unwrap();
+        assert_eq!(request.headers.get_all(CONTENT_TYPE).iter().count(), 1);
+        assert_eq!(request.headers.len(), 2);
+    }
+
+    #[test]
     fn header_values_with_line_breaks_are_refused() {
         let url = Url::parse("https://x.example/").unwrap();
         let err = HttpRequest::get(url)
