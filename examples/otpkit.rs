@@ -8,6 +8,10 @@
 //! cargo run --example otpkit -- [--config FILE] capabilities
 //! ```
 //!
+//! `--record DIR` (before the command) writes each HTTP exchange of the run into `DIR` as a
+//! fixture file, scrubbed of credentials, codes, emails and phone numbers (see
+//! `otpkit::record`); `otpkit::testing::replay_scenario(DIR)` replays them.
+//!
 //! A router config (`provider = "router"`, contract §7) works with every command; `send` and
 //! `resend` then also print `"member"`, and `provider` is the id of the member's provider.
 //!
@@ -21,8 +25,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use otpkit::{
-    Capabilities, Channel, Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, Recipient,
-    SendReceipt, SendRequest, Verification,
+    Capabilities, Channel, Error, ErrorKind, HttpOptions, OtpProvider, ProviderConfig, Purpose,
+    Recipient, SendReceipt, SendRequest, Verification,
 };
 use serde::Serialize;
 
@@ -35,6 +39,9 @@ struct Cli {
     /// A TOML or JSON config file (otherwise the environment is read).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Write each HTTP exchange of this run as a scrubbed fixture file in this folder.
+    #[arg(long, global = true, value_name = "DIR")]
+    record: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -165,6 +172,11 @@ async fn run(cli: Cli) -> Result<String, Error> {
         Some(path) => ProviderConfig::from_file(path)?,
         None => ProviderConfig::from_env()?,
     };
+    let mut options = HttpOptions::default();
+    if let Some(dir) = &cli.record {
+        options = options.record_to(dir);
+    }
+    let config = Configured { config, options };
     match cli.command {
         Command::Send {
             recipient,
@@ -211,6 +223,18 @@ async fn run(cli: Cli) -> Result<String, Error> {
                 capabilities: provider.capabilities(),
             })
         }
+    }
+}
+
+/// The config read, and the HTTP options of this run (`--record`).
+struct Configured {
+    config: ProviderConfig,
+    options: HttpOptions,
+}
+
+impl Configured {
+    fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
+        self.config.build_with(&self.options)
     }
 }
 

@@ -18,6 +18,8 @@ pub(crate) const ACCEPT_JSON: (&str, &str, &str, bool) =
     ("accept", "accept", "application/json", false);
 #[cfg(feature = "hyperverge")]
 pub mod hyperverge;
+#[cfg(feature = "testing")]
+pub mod mock;
 #[cfg(feature = "tencent-ciam")]
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]
@@ -25,10 +27,15 @@ pub mod thaaigroup;
 #[cfg(feature = "thundersms")]
 pub mod thundersms;
 
-/// Every provider compiled into this build, in the contract's order.
+/// Every provider compiled into this build, in the contract's order, then the in-memory mock
+/// when the `testing` feature is on.
 ///
 /// ```
-/// let ids: Vec<&str> = otpkit::providers::descriptors().iter().map(|d| d.id).collect();
+/// let ids: Vec<&str> = otpkit::providers::descriptors()
+///     .iter()
+///     .filter(|d| d.id != "mock")
+///     .map(|d| d.id)
+///     .collect();
 /// assert_eq!(ids, otpkit::provider_ids());
 /// ```
 pub fn descriptors() -> &'static [&'static Descriptor] {
@@ -43,6 +50,8 @@ pub fn descriptors() -> &'static [&'static Descriptor] {
         &thundersms::DESCRIPTOR,
         #[cfg(feature = "tencent-ciam")]
         &tencent_ciam::DESCRIPTOR,
+        #[cfg(feature = "testing")]
+        &mock::DESCRIPTOR,
     ]
 }
 
@@ -75,7 +84,13 @@ mod tests {
             .expect("README has the table's start marker")
             + START.len();
         let end = readme.find(END).expect("README has the table's end marker");
-        let table = capability_table(super::descriptors());
+        // The mock (feature `testing`) is documented in the README's testing guide instead.
+        let real: Vec<_> = super::descriptors()
+            .iter()
+            .copied()
+            .filter(|d| d.feature != "testing")
+            .collect();
+        let table = capability_table(&real);
         if std::env::var_os("OTPKIT_WRITE_README").is_some() {
             let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
             std::fs::write(path, updated).unwrap();
@@ -90,7 +105,11 @@ mod tests {
 
     #[test]
     fn every_descriptor_is_consistent_with_its_config_registry_entry() {
-        let ids: Vec<&str> = super::descriptors().iter().map(|d| d.id).collect();
+        let ids: Vec<&str> = super::descriptors()
+            .iter()
+            .filter(|d| d.feature != "testing")
+            .map(|d| d.id)
+            .collect();
         assert_eq!(ids, crate::provider_ids());
         for d in super::descriptors() {
             let caps = (d.capabilities)();

@@ -5,6 +5,7 @@
 //! table-testable and fuzzable without a server.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,6 +18,7 @@ use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
 use crate::mask::Redactor;
 use crate::parse;
 use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::record::{Capture, Input, Outcome, Recording};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
 
@@ -121,6 +123,8 @@ pub struct Client<A> {
     capabilities: Capabilities,
     handle_key: HandleKey,
     resend_after: Duration,
+    /// Where exchanges are recorded, when [`HttpOptions::record_to`] asked for it.
+    recording: Option<Arc<Recording>>,
 }
 
 /// The wait before a resend when neither the provider's answer nor the configuration names one
@@ -140,6 +144,29 @@ impl<A: Adapter> Client<A> {
             capabilities,
             handle_key: HandleKey::random(),
             resend_after: DEFAULT_RESEND_AFTER,
+            recording: None,
+        }
+    }
+
+    /// Records this client's exchanges if `options` name a folder (see [`crate::record`]),
+    /// with `secrets` (the provider's configured credentials) scrubbed out.
+    pub(crate) fn recording(mut self, options: &HttpOptions, secrets: &[Secret]) -> Self {
+        if let Some(dir) = &options.record {
+            let source = options.config_source.as_ref();
+            self.recording = Some(Arc::new(Recording::new(dir, A::ID, source, secrets)));
+        }
+        self
+    }
+
+    /// A place for the exchange of one operation, when recording.
+    fn capture(&self) -> Option<Capture> {
+        self.recording.as_ref().map(|_| Capture::default())
+    }
+
+    /// Records one operation, when recording (never fails the call).
+    fn record(&self, capture: Option<Capture>, input: Input<'_>, outcome: Outcome<'_>) {
+        if let (Some(recording), Some(capture)) = (&self.recording, capture) {
+            recording.record(input, capture, outcome);
         }
     }
 
@@ -207,6 +234,20 @@ impl<A: Adapter> Client<A> {
         request: &HttpRequest,
         parse: impl Fn(&HttpResponse) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.call_captured(operation, safety, recipient, request, parse, None)
+            .await
+    }
+
+    /// [`Client::call`], keeping each answer in `capture` for the recorder.
+    async fn call_captured<T>(
+        &self,
+        operation: &'static str,
+        safety: RetrySafety,
+        recipient: Option<&crate::Recipient>,
+        request: &HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+        capture: Option<&Capture>,
+    ) -> Result<T, Error> {
         let call = Call {
             provider: A::ID,
             operation,
@@ -214,6 +255,9 @@ impl<A: Adapter> Client<A> {
             safety,
         };
         let earned = |response: &HttpResponse| {
+            if let Some(capture) = capture {
+                capture.keep(request, response);
+            }
             let value = parse(response)?;
             let marker = self.adapter.error_marker(operation, response);
             match parse::unearned_success(marker, response) {
@@ -230,11 +274,29 @@ impl<A: Adapter> Client<A> {
     /// Sends a code the way `send` does, without asking whether `verify` can check its
     /// purpose: for a provider's own typed flows (Tencent's password reset), whose code
     /// another call consumes. Recipient, channel and caller-code checks still apply.
+    // Unused in a build without a provider that has typed flows of its own.
+    #[allow(dead_code)]
     pub(crate) async fn send_for_own_flow(
         &self,
         request: &SendRequest,
     ) -> Result<SendReceipt, Error> {
-        self.send_as("send", request).await
+        self.send_recorded(request, "send_code").await
+    }
+
+    /// Sends, recording the exchange as the fixture operation `recorded_as` when recording.
+    async fn send_recorded(
+        &self,
+        request: &SendRequest,
+        recorded_as: &'static str,
+    ) -> Result<SendReceipt, Error> {
+        let capture = self.capture();
+        let outcome = self.send_as("send", request, capture.as_ref()).await;
+        self.record(
+            capture,
+            Input::Send(request, recorded_as),
+            Outcome::Receipt(&outcome),
+        );
+        outcome
     }
 
     /// The one send path, for `send` and for `resend` where the provider has no resend call
@@ -243,12 +305,13 @@ impl<A: Adapter> Client<A> {
         &self,
         operation: &'static str,
         request: &SendRequest,
+        capture: Option<&Capture>,
     ) -> Result<SendReceipt, Error> {
         let context = |e: Error| self.local(operation, e);
         request.validate().map_err(context)?;
         self.capabilities.check_reach(request).map_err(context)?;
         let http = self.adapter.build_send(request).map_err(context)?;
-        self.call(
+        self.call_captured(
             operation,
             RetrySafety::NotOnceSent,
             Some(&request.recipient),
@@ -257,6 +320,7 @@ impl<A: Adapter> Client<A> {
                 let receipt = self.adapter.parse_send(request, &http, response)?;
                 self.issue(receipt, request.member.clone())
             },
+            capture,
         )
         .await
     }
@@ -354,27 +418,66 @@ impl<A: Adapter> OtpProvider for Client<A> {
         self.capabilities
             .check_send(request)
             .map_err(|e| self.local("send", e))?;
-        self.send_for_own_flow(request).await
+        self.send_recorded(request, "send").await
     }
+
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error> {
-        let context = |e: Error| self.local("verify", e);
-        self.check_handle(handle).map_err(context)?;
-        let code = OtpCode::parse(code).map_err(context)?;
-        let http = self.adapter.build_verify(handle, &code).map_err(context)?;
-        self.call(
-            "verify",
-            RetrySafety::WhenRefused,
-            Some(handle.recipient()),
-            &http,
-            |response| self.adapter.parse_verify(handle, response),
-        )
-        .await
+        let capture = self.capture();
+        let outcome = self.verify_inner(handle, code, capture.as_ref()).await;
+        self.record(
+            capture,
+            Input::Verify(handle, code),
+            Outcome::Verified(&outcome),
+        );
+        outcome
     }
 
     /// Checks the handle and its resend time (`cooldown` with the remaining wait before it),
     /// then asks the provider's resend call where it has one, or sends a new code to the
     /// handle's recipient with its purpose and channel where it has none (a new handle).
     async fn resend(&self, handle: &Verification) -> Result<SendReceipt, Error> {
+        let capture = self.capture();
+        let outcome = self.resend_inner(handle, capture.as_ref()).await;
+        self.record(capture, Input::Resend(handle), Outcome::Receipt(&outcome));
+        outcome
+    }
+
+    async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
+        let capture = self.capture();
+        let outcome = self.status_inner(handle, capture.as_ref()).await;
+        self.record(capture, Input::Status(handle), Outcome::Status(&outcome));
+        outcome
+    }
+}
+
+/// The operations behind [`OtpProvider`], each keeping its answer in `capture` for the recorder.
+impl<A: Adapter> Client<A> {
+    async fn verify_inner(
+        &self,
+        handle: &Verification,
+        code: &str,
+        capture: Option<&Capture>,
+    ) -> Result<Verified, Error> {
+        let context = |e: Error| self.local("verify", e);
+        self.check_handle(handle).map_err(context)?;
+        let code = OtpCode::parse(code).map_err(context)?;
+        let http = self.adapter.build_verify(handle, &code).map_err(context)?;
+        self.call_captured(
+            "verify",
+            RetrySafety::WhenRefused,
+            Some(handle.recipient()),
+            &http,
+            |response| self.adapter.parse_verify(handle, response),
+            capture,
+        )
+        .await
+    }
+
+    async fn resend_inner(
+        &self,
+        handle: &Verification,
+        capture: Option<&Capture>,
+    ) -> Result<SendReceipt, Error> {
         let context = |e: Error| self.local("resend", e);
         self.check_handle(handle).map_err(context)?;
         check_cooldown(handle).map_err(context)?;
@@ -384,10 +487,10 @@ impl<A: Adapter> OtpProvider for Client<A> {
             request.purpose = handle.purpose().cloned();
             request.channel = handle.channel();
             request.member = member;
-            return self.send_as("resend", &request).await;
+            return self.send_as("resend", &request, capture).await;
         }
         let http = self.adapter.build_resend(handle).map_err(context)?;
-        self.call(
+        self.call_captured(
             "resend",
             RetrySafety::NotOnceSent,
             Some(handle.recipient()),
@@ -396,97 +499,30 @@ impl<A: Adapter> OtpProvider for Client<A> {
                 let receipt = self.adapter.parse_resend(handle, &http, response)?;
                 self.issue(receipt, member.clone())
             },
+            capture,
         )
         .await
     }
 
-    async fn status(&self, handle: &Verification) -> Result<StatusReport, Error> {
+    async fn status_inner(
+        &self,
+        handle: &Verification,
+        capture: Option<&Capture>,
+    ) -> Result<StatusReport, Error> {
         let context = |e: Error| self.local("status", e);
         self.check_handle(handle).map_err(context)?;
         let http = self.adapter.build_status(handle).map_err(context)?;
-        self.call(
+        self.call_captured(
             "status",
             RetrySafety::Idempotent,
             Some(handle.recipient()),
             &http,
             |response| self.adapter.parse_status(handle, response),
+            capture,
         )
         .await
     }
 }
 
 #[cfg(all(test, feature = "thaaigroup"))]
-mod tests {
-    use super::*;
-    use crate::config::{CommonConfig, ProviderSettings};
-    use crate::providers::thaaigroup::{Config, ThaaigroupAdapter};
-
-    /// A Thaaigroup client whose base URL refuses connections: any request would be `transport`.
-    fn client() -> Client<ThaaigroupAdapter> {
-        let common = CommonConfig {
-            base_url: Some("http://127.0.0.1:1".into()),
-            ..CommonConfig::default()
-        };
-        Config::new("id", "secret", "example.com")
-            .build(&common, &HttpOptions::default())
-            .unwrap()
-    }
-
-    fn stamped(json: serde_json::Value) -> Verification {
-        let secrets = Config::new("id", "secret", "example.com").secrets();
-        let handle = serde_json::from_value(json).unwrap();
-        HandleKey::from_credentials("thaaigroup", &secrets).stamp(handle)
-    }
-
-    #[tokio::test]
-    async fn expired_handles_are_refused_before_any_request() {
-        let client = client();
-        let handle = stamped(serde_json::json!({
-            "provider": "thaaigroup", "recipient": "jane@example.com", "expires_at": 1
-        }));
-        let verify = client.verify(&handle, "123456").await.unwrap_err();
-        let resend = client.resend(&handle).await.unwrap_err();
-        let status = client.status(&handle).await.unwrap_err();
-        for err in [verify, resend, status] {
-            assert_eq!(err.kind(), ErrorKind::Expired, "{err}");
-            assert_eq!(err.request_sent(), None, "{err}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_resend_before_the_handles_resend_time_is_cooldown_with_the_wait() {
-        let client = client();
-        let handle = Verification::new("thaaigroup", "jane@example.com".parse().unwrap())
-            .resendable_in(Duration::from_secs(60));
-        let handle = client.handle_key.stamp(handle);
-        let err = client.resend(&handle).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Cooldown, "{err}");
-        assert_eq!(err.operation(), Some("resend"));
-        let wait = err.retry_after().unwrap();
-        assert!(wait > Duration::from_secs(58) && wait <= Duration::from_secs(61));
-        // Past it, the core sends again (here: to a refused port, so `transport`).
-        let due = client.handle_key.stamp(
-            Verification::new("thaaigroup", "jane@example.com".parse().unwrap())
-                .resendable_in(Duration::ZERO),
-        );
-        let err = client.resend(&due).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Transport, "{err}");
-        assert_eq!(err.operation(), Some("resend"));
-    }
-
-    #[tokio::test]
-    async fn handles_from_another_key_are_refused() {
-        let handle = stamped(serde_json::json!({
-            "provider": "thaaigroup", "recipient": "jane@example.com"
-        }));
-        let rotated = Config::new("id", "rotated", "example.com")
-            .build(&CommonConfig::default(), &HttpOptions::default())
-            .unwrap();
-        let err = rotated.verify(&handle, "123456").await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
-        // A client made without configuration has a key of its own.
-        let bare = Client::new(client().adapter.clone(), client().transport.clone());
-        let err = bare.verify(&handle, "123456").await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
-    }
-}
+mod tests;

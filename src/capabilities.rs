@@ -12,8 +12,8 @@ use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use crate::error::{Error, ErrorKind};
-use crate::provider::{Channel, Purpose, SendRequest};
 use crate::recipient::Recipient;
+use crate::request::{Channel, Purpose, SendRequest};
 
 /// How a provider answers `resend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

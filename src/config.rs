@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
+use crate::de;
 use crate::error::{Error, ErrorKind};
 use crate::http::{HttpOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 use crate::provider::OtpProvider;
@@ -144,22 +145,6 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Checks a credential or other value that travels in a header: present, not blank, and free of
-/// characters a header cannot carry (CR, LF, other control characters).
-pub fn check_header_value(key: &str, value: &str) -> Result<(), Error> {
-    if value.trim().is_empty() {
-        return Err(Error::config(key, "must not be empty"));
-    }
-    if reqwest::header::HeaderValue::from_str(value).is_err() || value.chars().any(char::is_control)
-    {
-        return Err(Error::config(
-            key,
-            "holds line breaks or other control characters",
-        ));
-    }
-    Ok(())
-}
-
 /// A provider's own settings: the keys beyond [`CommonConfig`], and how they make the
 /// provider's adapter. Each provider module implements it for its `Config`; `build` is the same
 /// for all of them.
@@ -187,7 +172,7 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
     /// wire (such as the `id:secret` of a Basic header): the core hides each of them (raw,
     /// base64, url-encoded) in every error and log line, whatever the provider echoes back,
     /// and derives the key of the handles' MAC from them (contract §4), so rotating any of
-    /// them invalidates outstanding handles.
+    /// them invalidates outstanding handles. The recorder replaces them with placeholders.
     fn secrets(&self) -> Vec<Secret>;
 
     /// Checks every value (the common keys first) and builds the typed client.
@@ -204,7 +189,8 @@ pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync 
         Ok(client
             .with_secrets(secrets.iter().map(Secret::expose))
             .with_handle_key(&secrets)
-            .with_resend_after(endpoint.resend_after))
+            .with_resend_after(endpoint.resend_after)
+            .recording(options, &secrets))
     }
 
     /// Like [`ProviderSettings::build`], as a `Box<dyn OtpProvider>`.
@@ -225,6 +211,9 @@ pub struct Settings<T> {
     pub common: CommonConfig,
     /// The provider's own keys.
     pub provider: T,
+    /// The config as it was read (JSON), for the recorder's fixture files.
+    #[allow(dead_code)] // read through `ProviderConfig`, which a build without providers lacks
+    pub(crate) source: Option<Secret>,
 }
 
 macro_rules! registry {
@@ -260,10 +249,16 @@ macro_rules! registry {
             Router(Box<crate::router::RouterConfig>),
         }
 
-        /// The provider ids compiled into this build (one cargo feature each), in the
-        /// contract's order (see [`crate::providers::descriptors`]).
+        /// The ids of the vendors' providers compiled into this build (one cargo feature
+        /// each), in the contract's order (see [`crate::providers::descriptors`]). The in-memory
+        /// mock of the `testing` feature is registered too (`provider = "mock"`) but is no
+        /// vendor, so it is not listed.
         pub fn provider_ids() -> Vec<&'static str> {
-            crate::providers::descriptors().iter().map(|d| d.id).collect()
+            crate::providers::descriptors()
+                .iter()
+                .filter(|d| d.feature != "testing")
+                .map(|d| d.id)
+                .collect()
         }
 
         impl ProviderConfig {
@@ -297,10 +292,39 @@ macro_rules! registry {
 
             /// Checks every value and builds the provider with the given HTTP options.
             pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
-                let _ = options;
+                let recorded;
+                let options = match (&options.record, self.source()) {
+                    (Some(_), Some(source)) => {
+                        recorded = options.clone().config_source(source.clone());
+                        &recorded
+                    }
+                    _ => options,
+                };
                 match *self {
                     $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.provider.build_provider(&s.common, options), )*
                     ProviderConfig::Router(ref r) => r.build_provider(options),
+                }
+            }
+
+            /// The config as it was read, for the recorder.
+            fn source(&self) -> Option<&Secret> {
+                match *self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(ref s) => s.source.as_ref(), )*
+                    // Each member keeps its own, and records with it.
+                    ProviderConfig::Router(_) => None,
+                }
+            }
+
+            fn with_source(self, source: Secret) -> Self {
+                match self {
+                    $( #[cfg(feature = $feature)] ProviderConfig::$variant(mut s) => {
+                        s.source = Some(source);
+                        ProviderConfig::$variant(s)
+                    } )*
+                    router @ ProviderConfig::Router(_) => {
+                        drop(source);
+                        router
+                    }
                 }
             }
 
@@ -312,6 +336,7 @@ macro_rules! registry {
                         stringify!($module) => Ok(ProviderConfig::$variant(Settings {
                             common,
                             provider: from_map(rest)?,
+                            source: None,
                         })),
                     )*
                     crate::router::ID => Ok(ProviderConfig::Router(Box::new(
@@ -337,10 +362,12 @@ registry! {
     "tencent-ciam" => TencentCiam(tencent_ciam),
     "thundersms" => ThunderSms(thundersms),
     "hyperverge" => HyperVerge(hyperverge),
+    "testing" => Mock(mock),
 }
 
 impl ProviderConfig {
-    /// Checks every value and builds the provider with otpkit's shared client and no retries.
+    /// Checks every value and builds the provider with HTTP clients of its own (one per tokio
+    /// runtime that uses it) and no retries.
     pub fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
         self.build_with(&HttpOptions::default())
     }
@@ -446,6 +473,8 @@ impl ProviderConfig {
         mut map: Map<String, Value>,
         name: &dyn Fn(&str) -> String,
     ) -> Result<Self, Error> {
+        // Kept (as a secret: it holds the credentials) for the recorder's fixture files.
+        let source = Secret::new(Value::Object(map.clone()).to_string());
         let provider = match map.remove("provider") {
             Some(Value::String(id)) => id,
             Some(_) => return Err(Error::config("provider", "must be a string")),
@@ -469,7 +498,9 @@ impl ProviderConfig {
             }
         }
         let common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
-        Self::from_parts(&provider, common, map).map_err(|e| rename_keys(e, name))
+        Self::from_parts(&provider, common, map)
+            .map(|config| config.with_source(source))
+            .map_err(|e| rename_keys(e, name))
     }
 }
 
@@ -547,102 +578,10 @@ pub(crate) fn without_values(message: &str) -> String {
     }
 }
 
-/// Lenient deserializers for values that arrive as strings from the environment.
-pub mod de {
-    use serde::de::{self, Deserializer, Visitor};
-    use std::fmt;
-
-    struct StringLike;
-
-    impl Visitor<'_> for StringLike {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-    }
-
-    /// A string, also accepting integers (numeric ids in TOML).
-    pub fn string_like<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        d.deserialize_any(StringLike)
-    }
-
-    /// An optional string, also accepting integers.
-    pub fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        string_like(d).map(Some)
-    }
-
-    struct Number;
-
-    impl Visitor<'_> for Number {
-        type Value = u64;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a whole number")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            u64::try_from(v).map_err(|_| E::custom("must not be negative"))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            v.trim()
-                .parse()
-                .map_err(|_| E::custom("must be a whole number"))
-        }
-    }
-
-    struct Flag;
-
-    impl Visitor<'_> for Flag {
-        type Value = bool;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("true or false")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
-            Ok(v)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-            match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => Err(E::custom("must be true or false")),
-            }
-        }
-    }
-
-    /// A whole number, also from a string.
-    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        d.deserialize_any(Number)
-    }
-
-    /// An optional whole number, also from a string.
-    pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-        u64(d).map(Some)
-    }
-
-    /// A flag, also from `"true"`/`"false"` strings.
-    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        d.deserialize_any(Flag)
-    }
-
-    /// An optional flag, also from strings.
-    pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-        bool(d).map(Some)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::de::check_header_value;
 
     fn common(url: &str) -> CommonConfig {
         CommonConfig {

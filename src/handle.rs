@@ -39,8 +39,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::provider::{Channel, Purpose};
 use crate::recipient::Recipient;
+use crate::request::{Channel, Purpose};
 
 /// What `send` hands back so that `verify`, `resend` and `status` can follow later, possibly in
 /// another process: the provider id, the recipient, the purpose, the provider's own reference

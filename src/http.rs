@@ -1,10 +1,10 @@
 //! The one exchange path every provider shares: plain request and response values that
-//! adapters build and read, and the [`Transport`] that moves them (shared client, timeouts,
+//! adapters build and read, and the [`Transport`] that moves them (its own clients, timeouts,
 //! body cap, retries, tracing).
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -129,7 +129,7 @@ impl HttpRequest {
 pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for &(name, key, value, sensitive) in headers {
-        crate::config::check_header_value(key, value)?;
+        crate::de::check_header_value(key, value)?;
         let mut header = HeaderValue::from_str(value)
             .map_err(|_| Error::config(key, "holds characters a header cannot carry"))?;
         header.set_sensitive(sensitive);
@@ -369,20 +369,33 @@ pub fn seconds_from_json(value: &serde_json::Value) -> Option<Duration> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct HttpOptions {
-    /// A client to use instead of otpkit's shared one (its own connect timeout and TLS apply).
+    /// A client to use instead of otpkit's own (its own connect timeout and TLS apply). It is
+    /// used as is from every runtime that calls: keep it to one runtime, or give it no pool.
     pub client: Option<reqwest::Client>,
     /// When to retry; by default never.
     pub retry: RetryPolicy,
     /// The largest response body read; larger ones are `unexpected_response`, stopped while
     /// reading.
     pub max_body_bytes: usize,
-    /// An in-process stand-in for the provider's server (the fuzzer's), used instead of HTTP.
+    /// A folder to write every exchange into as a scrubbed fixture file (see
+    /// [`crate::record`]); `None`, the default, records nothing.
+    pub record: Option<std::path::PathBuf>,
+    /// The config as it was read, for the recorder (set by `ProviderConfig::build_with`).
+    pub(crate) config_source: Option<crate::Secret>,
+    /// A total timeout finer than the config's whole `timeout_secs`, for tests
+    /// (`otpkit::testing::with_timeout`).
+    #[cfg(feature = "testing")]
+    pub(crate) timeout: Option<Duration>,
+    /// An in-process stand-in for the provider's server, used instead of HTTP: in-process
+    /// fixture replay and the fuzzer run the adapters and the exchange path through it.
     #[cfg(feature = "testing")]
     pub(crate) answer: Option<InProcess>,
 }
 
 /// Answers requests in-process, without HTTP (feature `testing`): how
-/// [`fuzz_parsing`](crate::testing::fuzz_parsing) drives every provider's full exchange path.
+/// [`Fixture::replay_in_process`](crate::testing::Fixture::replay_in_process) and
+/// [`fuzz_parsing`](crate::testing::fuzz_parsing) drive every provider's full exchange path,
+/// with no server and no TLS client.
 #[cfg(feature = "testing")]
 #[derive(Clone)]
 pub(crate) struct InProcess(pub(crate) Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>);
@@ -400,6 +413,10 @@ impl Default for HttpOptions {
             client: None,
             retry: RetryPolicy::none(),
             max_body_bytes: 256 * 1024,
+            record: None,
+            config_source: None,
+            #[cfg(feature = "testing")]
+            timeout: None,
             #[cfg(feature = "testing")]
             answer: None,
         }
@@ -424,6 +441,29 @@ impl HttpOptions {
         self.max_body_bytes = max;
         self
     }
+
+    /// Records every exchange of the providers built with these options into `dir`, one
+    /// scrubbed fixture file each (see [`crate::record`]). A folder that cannot be written is
+    /// logged and never fails a call. A provider built from a [`ProviderConfig`] records its
+    /// config too (credentials as placeholders), so the files replay as they are; one built
+    /// from a provider's own `Config` with `ProviderSettings::build` records only its id there.
+    ///
+    /// [`ProviderConfig`]: crate::ProviderConfig
+    ///
+    /// ```no_run
+    /// let options = otpkit::HttpOptions::default().record_to("fixtures/recorded");
+    /// let provider = otpkit::ProviderConfig::from_env()?.build_with(&options)?;
+    /// # Ok::<(), otpkit::Error>(())
+    /// ```
+    pub fn record_to(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.record = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn config_source(mut self, source: crate::Secret) -> Self {
+        self.config_source = Some(source);
+        self
+    }
 }
 
 /// The default connect timeout, matching the contract's `connect_timeout_secs` default.
@@ -434,25 +474,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Builds a `reqwest::Client` the way otpkit wants it: rustls with the ring provider (no
 /// process-wide provider is installed), the platform's root certificates, no redirects (a
 /// redirected POST could send a code twice), idle connections dropped after 30 s.
+///
+/// The TLS set-up (loading the platform's roots, about 4 ms of CPU) happens once per process;
+/// later clients share it, so building one is cheap.
 pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, Error> {
-    let tls_error = |e: &dyn std::fmt::Display| {
-        Error::new(
-            ErrorKind::Transport,
-            format!("TLS could not be set up: {e}"),
-        )
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier =
-        rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| tls_error(&e))?;
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| tls_error(&e))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
+        .tls_backend_preconfigured(tls_config()?)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none())
@@ -461,46 +488,141 @@ pub fn build_client(connect_timeout: Duration) -> Result<reqwest::Client, Error>
         .map_err(|e| tls_error(&e.without_url()))
 }
 
-/// otpkit's shared client for a connect timeout, one per tokio runtime and built once: a
-/// client's pooled connections are driven by the runtime that opened them and die with it, so
-/// a client shared across runtimes (as in a test suite) would hand out dead connections.
-fn shared_client(connect_timeout: Duration) -> Result<reqwest::Client, Error> {
-    type Entry = (Option<tokio::runtime::Id>, Duration, reqwest::Client);
-    /// Runtimes remembered; older entries are dropped (their runtimes are usually gone).
-    const KEEP: usize = 8;
-    static CLIENTS: Mutex<Vec<Entry>> = Mutex::new(Vec::new());
-    let runtime = tokio::runtime::Handle::try_current().ok().map(|h| h.id());
-    let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
-    let found = clients
-        .iter()
-        .find(|(r, t, _)| *r == runtime && *t == connect_timeout);
-    if let Some((_, _, client)) = found {
-        return Ok(client.clone());
-    }
-    let client = build_client(connect_timeout)?;
-    if clients.len() >= KEEP {
-        clients.remove(0);
-    }
-    clients.push((runtime, connect_timeout, client.clone()));
-    Ok(client)
+fn tls_error(e: &dyn fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Transport,
+        format!("TLS could not be set up: {e}"),
+    )
 }
 
-/// Where a transport's client comes from.
-#[derive(Debug, Clone)]
-enum ClientSource {
-    /// The caller's client, used as is.
+/// otpkit's TLS configuration, made once per process (the platform verifier and the ring
+/// provider live behind `Arc`s, so a copy is cheap). Never called on the request path's hot
+/// part: [`Transport::new`] makes it first.
+fn tls_config() -> Result<rustls::ClientConfig, Error> {
+    static TLS: OnceLock<Result<rustls::ClientConfig, String>> = OnceLock::new();
+    let made = TLS.get_or_init(|| {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier =
+            rustls_platform_verifier::Verifier::new(provider.clone()).map_err(|e| e.to_string())?;
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(tls)
+    });
+    made.clone().map_err(|e| tls_error(&e))
+}
+
+/// The most runtimes one transport keeps a client for; the oldest is dropped first (its
+/// runtime is usually gone).
+const RUNTIMES_KEPT: usize = 8;
+
+/// A transport's own clients: the caller's, used as is, or otpkit's, one per tokio runtime.
+///
+/// # Why one client per runtime
+///
+/// A client's pooled connections are driven by tasks of the runtime that opened them. Used
+/// from another runtime, such a connection is dead (that runtime was dropped: "runtime dropped
+/// the dispatch task") or never answers (that runtime still exists but is not running, as a
+/// current-thread runtime between two `block_on`s: the request waits out its timeout). A
+/// provider built once and used from runtime after runtime (`#[tokio::test]`s sharing a
+/// `static` provider, a provider built outside any runtime) must not meet either.
+///
+/// So a transport keeps its clients keyed by the id of the runtime that uses them (tokio never
+/// reuses a runtime id within a process): every call looks up the current runtime's client,
+/// and a runtime seen for the first time gets a fresh client (or the one made outside any
+/// runtime, which has no connection yet; cheap either way: the TLS set-up is shared
+/// through [`tls_config`], and no certificate is loaded). The lookup takes this transport's
+/// own read lock (never a process-wide one); the write lock is taken only when a new runtime
+/// appears. A caller-supplied client is used as is, on whichever runtime calls: its
+/// connections are the caller's to manage.
+#[derive(Debug)]
+enum Clients {
+    /// The caller's client.
     Given(reqwest::Client),
-    /// otpkit's shared client for this connect timeout (see [`shared_client`]).
-    Shared(Duration),
+    /// No client: requests are answered in this process (`otpkit::testing`).
+    #[cfg(feature = "testing")]
+    InProcess(InProcess),
+    /// otpkit's clients, one per runtime, newest last.
+    PerRuntime {
+        connect_timeout: Duration,
+        by_runtime: RwLock<Vec<(Option<tokio::runtime::Id>, reqwest::Client)>>,
+    },
 }
 
-impl ClientSource {
-    fn client(&self) -> Result<reqwest::Client, Error> {
-        match self {
-            ClientSource::Given(client) => Ok(client.clone()),
-            ClientSource::Shared(connect_timeout) => shared_client(*connect_timeout),
+impl Clients {
+    /// The clients for these options: the caller's, or otpkit's with the TLS set-up (the
+    /// expensive part) done now, when the provider is built, not on its first call.
+    fn new(connect_timeout: Duration, options: &HttpOptions) -> Result<Self, Error> {
+        #[cfg(feature = "testing")]
+        if let Some(answer) = &options.answer {
+            return Ok(Clients::InProcess(answer.clone()));
         }
+        if let Some(client) = &options.client {
+            return Ok(Clients::Given(client.clone()));
+        }
+        let runtime = current_runtime();
+        let first = build_client(connect_timeout)?;
+        Ok(Clients::PerRuntime {
+            connect_timeout,
+            by_runtime: RwLock::new(vec![(runtime, first)]),
+        })
     }
+
+    /// Starts `request` on the client for the calling runtime. The returned future owns what it
+    /// needs (reqwest clones its shared state into it), so no lock is held while it runs.
+    fn execute(
+        &self,
+        request: reqwest::Request,
+    ) -> Result<impl std::future::Future<Output = reqwest::Result<reqwest::Response>>, Error> {
+        let (connect_timeout, by_runtime) = match self {
+            Clients::Given(client) => return Ok(client.execute(request)),
+            #[cfg(feature = "testing")]
+            Clients::InProcess(_) => {
+                return Err(Error::new(
+                    ErrorKind::Transport,
+                    "an in-process transport has no client",
+                ))
+            }
+            Clients::PerRuntime {
+                connect_timeout,
+                by_runtime,
+            } => (*connect_timeout, by_runtime),
+        };
+        let runtime = current_runtime();
+        {
+            let clients = by_runtime.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, client)) = clients.iter().rev().find(|(r, _)| *r == runtime) {
+                return Ok(client.execute(request));
+            }
+        }
+        let mut clients = by_runtime.write().unwrap_or_else(PoisonError::into_inner);
+        // Another call from the same runtime may have added it meanwhile.
+        if let Some((_, client)) = clients.iter().rev().find(|(r, _)| *r == runtime) {
+            return Ok(client.execute(request));
+        }
+        // A client made outside any runtime has opened no connection (reqwest cannot without
+        // one): the first runtime takes it.
+        if let Some(entry) = clients.iter_mut().find(|(r, _)| r.is_none()) {
+            entry.0 = runtime;
+            return Ok(entry.1.execute(request));
+        }
+        let client = build_client(connect_timeout)?;
+        if clients.len() >= RUNTIMES_KEPT {
+            clients.remove(0);
+        }
+        clients.push((runtime, client.clone()));
+        drop(clients);
+        Ok(client.execute(request))
+    }
+}
+
+/// The id of the tokio runtime running this code, if any.
+fn current_runtime() -> Option<tokio::runtime::Id> {
+    tokio::runtime::Handle::try_current().ok().map(|h| h.id())
 }
 
 /// One call's identity, for tracing, errors and the retry decision.
@@ -517,18 +639,20 @@ pub struct Call<'a> {
 }
 
 /// Moves [`HttpRequest`]s and hands the [`HttpResponse`]s to a parser; shared by every
-/// provider. Cheap to clone.
+/// provider. Cheap to clone (clones share the clients).
+///
+/// The transport owns its HTTP clients, chosen when the provider is built: the caller's
+/// [`HttpOptions::client`], or otpkit's own, one per tokio runtime that uses the transport so
+/// that no pooled connection is used outside the runtime that drives it (see `Clients`). There
+/// is no process-wide lock on the request path and no certificate loading inside a request.
 #[derive(Debug, Clone)]
 pub struct Transport {
-    client: ClientSource,
+    clients: Arc<Clients>,
     timeout: Duration,
     max_body_bytes: usize,
     retry: RetryPolicy,
     /// Hides the provider's configured secrets in every error the exchange returns.
     redactor: Arc<Redactor>,
-    /// Answers in-process instead of over HTTP (the fuzzer's).
-    #[cfg(feature = "testing")]
-    answer: Option<InProcess>,
 }
 
 impl Transport {
@@ -544,32 +668,21 @@ impl Transport {
     }
 
     /// A transport with these timeouts and options: the options' client if they bring one,
-    /// otherwise otpkit's shared client for this connect timeout (one per tokio runtime).
+    /// otherwise clients of its own for this connect timeout (one per tokio runtime that uses
+    /// it). TLS set-up problems surface here, not on the first call.
     pub fn new(
         timeout: Duration,
         connect_timeout: Duration,
         options: &HttpOptions,
     ) -> Result<Self, Error> {
-        let client = match &options.client {
-            Some(client) => ClientSource::Given(client.clone()),
-            None => ClientSource::Shared(connect_timeout),
-        };
-        // Surface TLS set-up problems when the provider is built, not on its first call.
         #[cfg(feature = "testing")]
-        let in_process = options.answer.is_some();
-        #[cfg(not(feature = "testing"))]
-        let in_process = false;
-        if !in_process {
-            client.client()?;
-        }
+        let timeout = options.timeout.unwrap_or(timeout);
         Ok(Transport {
-            client,
+            clients: Arc::new(Clients::new(connect_timeout, options)?),
             timeout,
             max_body_bytes: options.max_body_bytes,
             retry: options.retry.clone(),
             redactor: Arc::default(),
-            #[cfg(feature = "testing")]
-            answer: options.answer.clone(),
         })
     }
 
@@ -662,8 +775,12 @@ impl Transport {
     /// reqwest's per-request timeout, so that it replaces the client's own, as before.
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         #[cfg(feature = "testing")]
-        if let Some(answer) = &self.answer {
-            return Ok((answer.0)(request));
+        if let Clients::InProcess(answer) = &*self.clients {
+            let response = (answer.0)(request);
+            if response.body.len() > self.max_body_bytes {
+                return Err(self.too_large(response.status));
+            }
+            return Ok(response);
         }
         tokio::time::timeout(self.timeout, self.attempt_untimed(request))
             .await
@@ -673,9 +790,8 @@ impl Transport {
     /// One attempt over the network, without the total timeout (see [`Transport::attempt`]).
     async fn attempt_untimed(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let mut response = self
-            .client
-            .client()?
-            .execute(self.outgoing(request))
+            .clients
+            .execute(self.outgoing(request))?
             .await
             .map_err(|e| from_reqwest(e, self.timeout))?;
         let status = response.status().as_u16();
@@ -725,7 +841,7 @@ impl Transport {
     fn outgoing(&self, request: &HttpRequest) -> reqwest::Request {
         let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
         *outgoing.headers_mut() = request.headers.clone();
-        if let ClientSource::Given(_) = self.client {
+        if let Clients::Given(_) = &*self.clients {
             *outgoing.timeout_mut() = Some(self.timeout);
         }
         if let Some(body) = &request.body {
@@ -978,6 +1094,65 @@ mod tests {
         let request = HttpRequest::post_json_with(url, &with_type, &[1]).unwrap();
         assert_eq!(request.headers.get_all(CONTENT_TYPE).iter().count(), 1);
         assert_eq!(request.headers.len(), 2);
+    }
+
+    #[test]
+    fn a_transport_keeps_one_client_per_runtime() {
+        let transport = Transport::new(
+            DEFAULT_TIMEOUT,
+            DEFAULT_CONNECT_TIMEOUT,
+            &HttpOptions::default(),
+        )
+        .unwrap();
+        let Clients::PerRuntime { by_runtime, .. } = &*transport.clients else {
+            panic!("otpkit's own clients expected");
+        };
+        let runtimes = || -> Vec<Option<tokio::runtime::Id>> {
+            by_runtime.read().unwrap().iter().map(|(r, _)| *r).collect()
+        };
+        // Starting a request picks the client; the future is dropped unpolled (nothing sent).
+        let start = || {
+            let request =
+                reqwest::Request::new(Method::GET, Url::parse("http://127.0.0.1:9/").unwrap());
+            drop(transport.clients.execute(request).unwrap());
+        };
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap()
+        };
+        // Built outside any runtime: one client, which the first runtime takes.
+        assert_eq!(runtimes(), vec![None]);
+        let first = runtime();
+        first.block_on(async { start() });
+        first.block_on(async { start() });
+        assert_eq!(runtimes(), vec![Some(first.handle().id())]);
+        // Another runtime gets a client of its own; the first keeps its.
+        let second = runtime();
+        second.block_on(async { start() });
+        first.block_on(async { start() });
+        assert_eq!(
+            runtimes(),
+            vec![Some(first.handle().id()), Some(second.handle().id())]
+        );
+        // Clones share the clients.
+        let clone = transport.clone();
+        assert!(Arc::ptr_eq(&clone.clients, &transport.clients));
+        // At most RUNTIMES_KEPT are remembered, the oldest dropped first.
+        let later: Vec<_> = (0..RUNTIMES_KEPT).map(|_| runtime()).collect();
+        for rt in &later {
+            rt.block_on(async { start() });
+        }
+        let ids: Vec<_> = later.iter().map(|rt| Some(rt.handle().id())).collect();
+        assert_eq!(runtimes(), ids);
+    }
+
+    #[test]
+    fn a_callers_client_is_used_on_every_runtime() {
+        let client = build_client(Duration::from_secs(1)).unwrap();
+        let options = HttpOptions::default().client(client);
+        let transport = Transport::new(DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, &options).unwrap();
+        assert!(matches!(&*transport.clients, Clients::Given(_)));
     }
 
     #[test]

@@ -51,6 +51,7 @@
 pub mod adapter;
 pub mod capabilities;
 pub mod config;
+mod de;
 pub mod descriptor;
 pub mod error;
 pub mod handle;
@@ -60,7 +61,10 @@ mod mask;
 pub mod parse;
 pub mod provider;
 pub mod random;
+pub mod receipt;
 pub mod recipient;
+pub mod record;
+pub mod request;
 pub mod retry;
 pub mod router;
 pub mod seal;
@@ -69,6 +73,8 @@ pub mod secret;
 #[path = "../providers/mod.rs"]
 pub mod providers;
 
+#[cfg(any(feature = "testing", feature = "sandbox"))]
+pub mod magic;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(feature = "testing")]

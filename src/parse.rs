@@ -67,7 +67,61 @@ pub fn status_error(response: &HttpResponse, body: &Map<String, Value>) -> Error
     if fields.is_empty() {
         error
     } else {
-        Error::from_provider(ErrorKind::InvalidRequest, &message).with_fields(fields)
+        Error::from_provider(validation_kind(body), &message).with_fields(fields)
+    }
+}
+
+/// The kind of a Laravel-style validation body: `invalid_recipient` when every refused field is
+/// the recipient (`email`, `phone`, `mobileNumber`, `recipient.to`, …) and none was refused for
+/// being absent (contract §3, "same question, same kind": the provider refused the address),
+/// `invalid_request` otherwise.
+///
+/// ```
+/// use otpkit::{parse::validation_kind, ErrorKind};
+///
+/// let kind = |text: &str| validation_kind(&serde_json::from_str(text).unwrap());
+/// assert_eq!(kind(r#"{"errors": {"email": ["must be a valid email"]}}"#), ErrorKind::InvalidRecipient);
+/// assert_eq!(kind(r#"{"errors": {"channels.0.recipient.to": ["invalid"]}}"#), ErrorKind::InvalidRecipient);
+/// assert_eq!(kind(r#"{"errors": {"email": ["The email field is required."]}}"#), ErrorKind::InvalidRequest);
+/// assert_eq!(kind(r#"{"errors": {"email": ["bad"], "purpose": ["bad"]}}"#), ErrorKind::InvalidRequest);
+/// ```
+pub fn validation_kind(body: &Map<String, Value>) -> ErrorKind {
+    const RECIPIENT_FIELDS: [&str; 8] = [
+        "email",
+        "phone",
+        "phone_number",
+        "phonenumber",
+        "mobile",
+        "mobilenumber",
+        "recipient",
+        "msisdn",
+    ];
+    let names_recipient = |field: &String| {
+        let lower = field.to_ascii_lowercase();
+        RECIPIENT_FIELDS.contains(&lower.as_str())
+            || lower.ends_with("recipient.to")
+            || lower
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| RECIPIENT_FIELDS.contains(&last))
+    };
+    let Some(Value::Object(errors)) = body.get("errors") else {
+        return ErrorKind::InvalidRequest;
+    };
+    let missing = |messages: &Value| {
+        messages
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("required")
+    };
+    let refused_recipient = !errors.is_empty()
+        && errors
+            .iter()
+            .all(|(field, messages)| names_recipient(field) && !missing(messages));
+    if refused_recipient {
+        ErrorKind::InvalidRecipient
+    } else {
+        ErrorKind::InvalidRequest
     }
 }
 

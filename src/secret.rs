@@ -65,6 +65,6 @@ impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // Numbers are accepted too: environment values and hand-written TOML often carry
         // numeric ids and keys.
-        crate::config::de::string_like(deserializer).map(Secret)
+        crate::de::string_like(deserializer).map(Secret)
     }
 }

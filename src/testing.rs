@@ -1,9 +1,11 @@
-//! Fixture replay with wiremock (cargo feature `testing`).
+//! Fixture replay, in process or with wiremock (cargo feature `testing`).
 //!
 //! A fixture is one recorded exchange as data: the config (credentials as `{{placeholders}}`),
 //! the operation and its input, the exact request the adapter must send, the provider's
 //! response, and the normalized outcome otpkit must produce. otpkit's own suite replays every
-//! file under `fixtures/`; applications can mount the same files on their own mock server.
+//! file under `fixtures/` in process ([`Fixture::replay_in_process`]: no server, no socket)
+//! and a few per provider over HTTP ([`Fixture::replay`]); both check the request by the same
+//! rules. Applications can mount the same files on their own mock server.
 //!
 //! ```json
 //! {
@@ -20,7 +22,8 @@
 //! }
 //! ```
 //!
-//! `{{base_url}}` stands for the mock server's URL (the config's `base_url` defaults to it);
+//! `{{base_url}}` stands for the mock server's URL (the config's `base_url` defaults to it;
+//! in process it is `http://127.0.0.1:9`, where nothing is sent);
 //! any other `{{name}}` becomes `fixture-name`. `"request": null` means no request may be made.
 //! `expect` is matched as a subset of the rendered outcome (see [`Fixture::run`]).
 //!
@@ -39,19 +42,24 @@ pub use fuzz::{fuzz_parsing, FuzzReport};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use wiremock::matchers::{body_json, body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::config::ProviderConfig;
 use crate::handle::Verification;
 use crate::handle_key::HandleKey;
-use crate::http::{build_client, HttpOptions, DEFAULT_CONNECT_TIMEOUT};
+use crate::http::{HttpOptions, HttpRequest, HttpResponse, InProcess};
 use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
 use crate::recipient::Recipient;
+
+pub use crate::providers::mock::{MockProvider, SentMessage};
 
 /// One recorded exchange.
 #[derive(Debug, Clone, Deserialize)]
@@ -70,7 +78,8 @@ pub struct Fixture {
     /// The operation's input: `recipient`, `purpose`, `channel`, `code_length`,
     /// `code_ttl_secs`, `end_user_ip`, `reference`, `custom_code` for send; `handle` (the serde form of a
     /// [`Verification`], or a token string; one without `mac` is stamped as the provider would
-    /// have) and `code` for the others.
+    /// have) and `code` for the others, and optionally `handle_from`, the file stem of the
+    /// send whose handle [`replay_scenario`] uses instead.
     #[serde(default)]
     pub input: Map<String, Value>,
     /// The request the adapter must send, or `null` for none.
@@ -119,6 +128,67 @@ pub struct FixtureResponse {
     #[serde(default)]
     pub body: Option<String>,
 }
+
+impl FixtureResponse {
+    /// The body and its content type, as served: the JSON as `application/json`, or the raw
+    /// text with the fixture's `content-type` header (`text/html` by default).
+    fn body(&self) -> Option<(String, String)> {
+        match (&self.json, &self.body) {
+            (Some(json), _) => Some((json.to_string(), "application/json".to_owned())),
+            (None, Some(raw)) => {
+                let content_type = self
+                    .headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                    .map_or("text/html".to_owned(), |(_, v)| as_text(v));
+                Some((raw.clone(), content_type))
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// The response as the exchange path would read it off the wire from wiremock: the
+    /// fixture's headers, then `content-type` and `content-length` for the body.
+    fn to_http(&self) -> HttpResponse {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&as_text(value)),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        let body = match self.body() {
+            Some((body, content_type)) => {
+                if let Ok(value) = HeaderValue::from_str(&content_type) {
+                    headers.insert(CONTENT_TYPE, value);
+                }
+                body.into_bytes()
+            }
+            None => Vec::new(),
+        };
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        HttpResponse {
+            status: self.status,
+            headers,
+            body: body.into(),
+        }
+    }
+}
+
+/// `options` with a total timeout that replaces the config's `timeout_secs` (whole seconds),
+/// so a test that waits out a timeout (a server that never answers) can wait milliseconds.
+pub fn with_timeout(options: HttpOptions, timeout: Duration) -> HttpOptions {
+    HttpOptions {
+        timeout: Some(timeout),
+        ..options
+    }
+}
+
+/// The base URL in-process replays configure (loopback, so plain `http` is accepted; nothing
+/// listens there and nothing is sent).
+const IN_PROCESS_BASE_URL: &str = "http://127.0.0.1:9";
 
 /// Replaces `{{base_url}}` with the server URL and any other `{{name}}` with `fixture-name`.
 pub fn fill_placeholders(value: &Value, base_url: &str) -> Value {
@@ -209,6 +279,41 @@ pub async fn mount_fixtures(
         fixture.mount(server).await?;
     }
     Ok(fixtures)
+}
+
+/// Replays a folder of fixtures as one scenario, in file order (recorded files are numbered, see
+/// [`crate::record`]): a fixture whose input has `"handle_from": "<file stem>"` gets, as its
+/// `handle`, the handle that file's replayed `send` or `resend` returned, so a recorded
+/// send, verify and resend replay as the flow they were. Each step is checked like
+/// [`Fixture::replay`]; returns every outcome, in order.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), String> {
+/// let outcomes = otpkit::testing::replay_scenario("fixtures/recorded/signup").await?;
+/// assert!(outcomes.iter().all(|o| o.get("ok").is_some()));
+/// # Ok(()) }
+/// ```
+pub async fn replay_scenario(dir: impl AsRef<Path>) -> Result<Vec<Value>, String> {
+    let mut handles: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    let mut outcomes = Vec::new();
+    for mut fixture in load_fixtures(dir)? {
+        let place = fixture.path.display().to_string();
+        if let Some(from) = fixture.input.get("handle_from").map(as_text) {
+            let handle = handles
+                .get(&from)
+                .ok_or_else(|| format!("{place}: no earlier send `{from}` gave a handle"))?;
+            fixture.input.insert("handle".into(), handle.clone());
+        }
+        let outcome = fixture
+            .replay()
+            .await
+            .map_err(|e| format!("{place}: {e}"))?;
+        if let Some(handle) = outcome.get("handle") {
+            handles.insert(fixture.name(), handle.clone());
+        }
+        outcomes.push(outcome);
+    }
+    Ok(outcomes)
 }
 
 impl Fixture {
@@ -312,17 +417,9 @@ impl Fixture {
         for (name, value) in &response.headers {
             template = template.insert_header(name.as_str(), as_text(value).as_str());
         }
-        match (&response.json, &response.body) {
-            (Some(json), _) => template.set_body_raw(json.to_string(), "application/json"),
-            (None, Some(raw)) => {
-                let content_type = response
-                    .headers
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-                    .map_or("text/html".to_owned(), |(_, v)| as_text(v));
-                template.set_body_raw(raw.clone(), &content_type)
-            }
-            (None, None) => template,
+        match response.body() {
+            Some((body, content_type)) => template.set_body_raw(body, &content_type),
+            None => template,
         }
     }
 
@@ -347,12 +444,7 @@ impl Fixture {
             "verify" => {
                 let code = self.input.get("code").map(as_text).unwrap_or_default();
                 let verified = provider.verify(&self.handle()?, &code).await?;
-                Ok(json!({
-                    "ok": true,
-                    "verified": true,
-                    "request_id": verified.request_id,
-                    "tokens": verified.tokens.is_some(),
-                }))
+                Ok(crate::record::render_verified(&verified))
             }
             "status" => Ok(render_status(&provider.status(&self.handle()?).await?)),
             other => Err(crate::Error::new(
@@ -364,16 +456,15 @@ impl Fixture {
 
     /// The `send_code` operation: the provider's typed send for its own flows (Tencent's
     /// password reset, sign-up and user-info codes), which the portable `send` refuses.
-    async fn run_own_flow_send(&self, base_url: &str) -> Value {
+    async fn run_own_flow_send(&self, base_url: &str, options: &HttpOptions) -> Value {
         let outcome = async {
             let config = self.config(base_url)?;
-            let options = HttpOptions::default().client(build_client(DEFAULT_CONNECT_TIMEOUT)?);
             let send = crate::providers::descriptor(config.provider_id())
                 .and_then(|d| d.own_flow_send)
                 .ok_or_else(|| {
                     crate::Error::unsupported("this provider has no typed send of its own")
                 })?;
-            send(&config, &options, &self.send_request()?).await
+            send(&config, options, &self.send_request()?).await
         };
         match outcome.await {
             Ok(receipt) => render_receipt(&receipt),
@@ -447,36 +538,166 @@ impl Fixture {
 
     /// Checks that exactly the expected request was received (or none, for `"request": null`).
     pub fn check_requests(&self, received: &[Request], base_url: &str) -> Result<(), String> {
+        let sent: Vec<Sent<'_>> = received
+            .iter()
+            .map(|r| Sent {
+                method: r.method.as_str(),
+                url: &r.url,
+                headers: &r.headers,
+                body: &r.body,
+            })
+            .collect();
+        self.check_sent(&sent, base_url)
+    }
+
+    /// The matching rules shared by the wiremock and in-process replays: exactly one request,
+    /// or none for `"request": null`.
+    fn check_sent(&self, sent: &[Sent<'_>], base_url: &str) -> Result<(), String> {
         let Some(expected) = &self.request else {
-            return match received.len() {
+            return match sent.len() {
                 0 => Ok(()),
                 n => Err(format!("expected no request, {n} were made")),
             };
         };
-        let [actual] = received else {
+        let [actual] = sent else {
             return Err(format!(
                 "expected exactly one request, {} were made",
-                received.len()
+                sent.len()
             ));
         };
-        if !actual
-            .method
-            .as_str()
-            .eq_ignore_ascii_case(&expected.method)
+        actual.matches(expected, base_url)
+    }
+
+    /// Checks an outcome against `expect`: every key there must be present with an equal value
+    /// (nested objects likewise).
+    pub fn check_outcome(&self, outcome: &Value) -> Result<(), String> {
+        subset_mismatch(&self.expect, outcome, "")
+            .map_or(Ok(()), |why| Err(format!("{why}\n  outcome: {outcome}")))
+    }
+
+    /// Replays this fixture on a fresh mock server: mounts it, runs the operation through a
+    /// provider built for the server (with its own HTTP client), and checks both the request
+    /// sent and the outcome.
+    pub async fn replay(&self) -> Result<Value, String> {
+        let server = MockServer::start().await;
+        self.mount(&server).await?;
+        let uri = server.uri();
+        let outcome = self.outcome(&uri, &HttpOptions::default()).await;
+        let received = server.received_requests().await.unwrap_or_default();
+        self.check_requests(&received, &uri)?;
+        self.check_outcome(&outcome)?;
+        Ok(outcome)
+    }
+
+    /// Builds the provider for `base_url` with `options` and runs the fixture's operation; a
+    /// config that does not build gives its error as the outcome.
+    async fn outcome(&self, base_url: &str, options: &HttpOptions) -> Value {
+        if self.operation == "send_code" {
+            return self.run_own_flow_send(base_url, options).await;
+        }
+        match self
+            .config(base_url)
+            .and_then(|config| config.build_with(options))
         {
+            Ok(provider) => self.run(provider.as_ref()).await,
+            Err(error) => render_error(&error),
+        }
+    }
+
+    /// Replays this fixture in this process, with no server, no socket and no runtime: the
+    /// provider is built from the fixture's config with a transport that hands each request
+    /// to the fixture instead of the network. The request is checked by the same rules as
+    /// [`Fixture::replay`] (method, path, query, headers with placeholders filled, body), a
+    /// matching request gets the fixture's response as wiremock would serve it (a request
+    /// that does not match gets wiremock's empty 404), and the outcome is checked against
+    /// `expect`. Everything but the socket runs as in production: validation, the adapter's
+    /// `build_*` and `parse_*`, the exchange path's body cap and error context.
+    ///
+    /// ```
+    /// let fixture = otpkit::testing::load_fixture(
+    ///     concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/thaaigroup/send_ok.json"),
+    /// )?;
+    /// let outcome = fixture.replay_in_process()?;
+    /// assert_eq!(outcome["ok"], true);
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn replay_in_process(&self) -> Result<Value, String> {
+        self.check()?;
+        let sent: Arc<Mutex<Vec<HttpRequest>>> = Arc::default();
+        let answer = {
+            let sent = sent.clone();
+            let fixture = self.clone();
+            move |request: &HttpRequest| {
+                sent.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(request.clone());
+                match (&fixture.request, &fixture.response) {
+                    (Some(expected), Some(response))
+                        if Sent::from(request)
+                            .matches(expected, IN_PROCESS_BASE_URL)
+                            .is_ok() =>
+                    {
+                        response.to_http()
+                    }
+                    _ => HttpResponse::new(404, Vec::new()),
+                }
+            }
+        };
+        let options = HttpOptions {
+            answer: Some(InProcess(Arc::new(answer))),
+            ..HttpOptions::default()
+        };
+        // Nothing in the path waits on I/O or timers, so one poll finishes the operation.
+        let mut work = std::pin::pin!(self.outcome(IN_PROCESS_BASE_URL, &options));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let std::task::Poll::Ready(outcome) = work.as_mut().poll(&mut context) else {
+            return Err("the operation waited on something (a retry delay?); in-process replay runs without a runtime".to_owned());
+        };
+        let sent = sent.lock().unwrap_or_else(PoisonError::into_inner);
+        let sent: Vec<Sent<'_>> = sent.iter().map(Sent::from).collect();
+        self.check_sent(&sent, IN_PROCESS_BASE_URL)?;
+        self.check_outcome(&outcome)?;
+        Ok(outcome)
+    }
+}
+
+/// A request as sent, whether it reached wiremock or the in-process answerer.
+struct Sent<'a> {
+    method: &'a str,
+    url: &'a url::Url,
+    headers: &'a reqwest::header::HeaderMap,
+    body: &'a [u8],
+}
+
+impl<'a> From<&'a HttpRequest> for Sent<'a> {
+    fn from(request: &'a HttpRequest) -> Self {
+        Sent {
+            method: request.method.as_str(),
+            url: &request.url,
+            headers: &request.headers,
+            body: request.body.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+impl Sent<'_> {
+    /// Whether this is the fixture's request: method, path, query, headers present with their
+    /// values (placeholders filled) and the exact body.
+    fn matches(&self, expected: &ExpectedRequest, base_url: &str) -> Result<(), String> {
+        if !self.method.eq_ignore_ascii_case(&expected.method) {
             return Err(format!(
                 "method: sent {}, expected {}",
-                actual.method, expected.method
+                self.method, expected.method
             ));
         }
-        if actual.url.path() != expected.path {
+        if self.url.path() != expected.path {
             return Err(format!(
                 "path: sent {}, expected {}",
-                actual.url.path(),
+                self.url.path(),
                 expected.path
             ));
         }
-        let query: Map<String, Value> = actual
+        let query: Map<String, Value> = self
             .url
             .query_pairs()
             .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
@@ -491,7 +712,7 @@ impl Fixture {
         }
         for (name, value) in &expected.headers {
             let wanted = fill_str(&as_text(value), base_url);
-            let sent = actual
+            let sent = self
                 .headers
                 .get(name.as_str())
                 .and_then(|v| v.to_str().ok());
@@ -509,64 +730,30 @@ impl Fixture {
             }
         }
         match &expected.body {
-            None if !actual.body.is_empty() => {
+            None if !self.body.is_empty() => {
                 Err("a body was sent where none was expected".to_owned())
             }
             None => Ok(()),
             Some(Value::String(raw)) => {
                 let wanted = fill_str(raw, base_url);
-                (actual.body == wanted.as_bytes())
+                (self.body == wanted.as_bytes())
                     .then_some(())
                     .ok_or_else(|| {
                         format!(
                             "body: sent {:?}, expected {wanted:?}",
-                            String::from_utf8_lossy(&actual.body)
+                            String::from_utf8_lossy(self.body)
                         )
                     })
             }
             Some(body) => {
                 let wanted = fill_placeholders(body, base_url);
-                let sent: Value = serde_json::from_slice(&actual.body)
+                let sent: Value = serde_json::from_slice(self.body)
                     .map_err(|e| format!("body is not JSON: {e}"))?;
                 (sent == wanted)
                     .then_some(())
                     .ok_or_else(|| format!("body: sent {sent}, expected {wanted}"))
             }
         }
-    }
-
-    /// Checks an outcome against `expect`: every key there must be present with an equal value
-    /// (nested objects likewise).
-    pub fn check_outcome(&self, outcome: &Value) -> Result<(), String> {
-        subset_mismatch(&self.expect, outcome, "")
-            .map_or(Ok(()), |why| Err(format!("{why}\n  outcome: {outcome}")))
-    }
-
-    /// Replays this fixture on a fresh mock server with a fresh client: mounts it, runs the
-    /// operation, and checks both the request sent and the outcome.
-    pub async fn replay(&self) -> Result<Value, String> {
-        let server = MockServer::start().await;
-        self.mount(&server).await?;
-        let uri = server.uri();
-        // A client of its own per replay: a shared client keeps idle connections driven by the
-        // runtime that opened them, and wiremock hands the same server (port) to the next
-        // test, whose runtime cannot use them ("runtime dropped the dispatch task").
-        let built = self.config(&uri).and_then(|config| {
-            let client = build_client(DEFAULT_CONNECT_TIMEOUT)?;
-            config.build_with(&HttpOptions::default().client(client))
-        });
-        let outcome = if self.operation == "send_code" {
-            self.run_own_flow_send(&uri).await
-        } else {
-            match built {
-                Ok(provider) => self.run(provider.as_ref()).await,
-                Err(error) => render_error(&error),
-            }
-        };
-        let received = server.received_requests().await.unwrap_or_default();
-        self.check_requests(&received, &uri)?;
-        self.check_outcome(&outcome)?;
-        Ok(outcome)
     }
 }
 
@@ -597,44 +784,16 @@ fn subset_mismatch(expected: &Value, actual: &Value, at: &str) -> Option<String>
 
 /// Renders a receipt as [`Fixture::run`] describes.
 pub fn render_receipt(receipt: &SendReceipt) -> Value {
-    let handle = &receipt.verification;
-    json!({
-        "ok": true,
-        "provider": handle.provider(),
-        "handle": handle.to_token(),
-        "expires_in_secs": receipt.expires_in.map(|d| d.as_secs()),
-        "resend_after_secs": receipt.resend_after.map(|d| d.as_secs()),
-        "channel": receipt.channel.map(Channel::as_str),
-        "reference": handle.reference(),
-        "purpose": handle.purpose().map(Purpose::as_str),
-        "extra": serde_json::to_value(handle).ok().and_then(|v| v.get("extra").cloned()),
-        "request_id": receipt.request_id,
-    })
+    crate::record::render_receipt(receipt)
 }
 
 fn render_status(report: &StatusReport) -> Value {
-    json!({
-        "ok": true,
-        "status": report.state.as_str(),
-        "channels": report.channels.iter().map(|c| json!({"channel": c.channel, "status": c.status})).collect::<Vec<_>>(),
-    })
+    crate::record::render_status(report)
 }
 
 /// Renders an error as [`Fixture::run`] describes.
 pub fn render_error(error: &crate::Error) -> Value {
-    let mut rendered = serde_json::to_value(error).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut rendered {
-        map.insert("operation".into(), json!(error.operation()));
-        map.insert("request_id".into(), json!(error.request_id()));
-        map.insert("fields".into(), json!(error.fields()));
-        map.insert("quota".into(), json!(error.quota()));
-        map.insert(
-            "attempts_remaining".into(),
-            json!(error.attempts_remaining()),
-        );
-        map.insert("request_sent".into(), json!(error.request_sent()));
-    }
-    json!({"ok": false, "error": rendered})
+    crate::record::render_error(error)
 }
 
 #[cfg(test)]

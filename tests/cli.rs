@@ -8,23 +8,9 @@ use otpkit::testing::load_fixture;
 use serde_json::{json, Value};
 use wiremock::MockServer;
 
-/// The example binary, built by `cargo test` along with the test targets (built here otherwise).
+/// The example binary, built up to date (see `built_examples`).
 pub(crate) fn cli_binary() -> PathBuf {
-    let deps = std::env::current_exe().expect("test binary path");
-    let dir = deps.parent().and_then(Path::parent).expect("target dir");
-    let binary = dir
-        .join("examples")
-        .join(format!("otpkit{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        // `cargo test` builds the examples; a filtered run (`--test otpkit`) may not have.
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "--example", "otpkit"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the otpkit example failed");
-    }
-    binary
+    crate::built_examples::example_binary("otpkit")
 }
 
 fn fixture(name: &str) -> otpkit::testing::Fixture {
@@ -335,6 +321,73 @@ async fn every_provider_end_to_end_against_the_sandbox() {
                 (3, Some("unsupported")),
                 "{raw}"
             );
+        }
+    }
+}
+
+/// `--record DIR` (contract §5): a send and a verify in two runs of the command line are
+/// recorded against the sandbox, linked into one scenario across the two processes, replay,
+/// and hold neither the code, the phone number nor the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn record_writes_a_scrubbed_scenario_across_runs() {
+    let sandbox = otpkit::sandbox::Sandbox::start().await.unwrap();
+    let dir = TempDir::new("record");
+    let config = dir.0.join("otpkit.toml");
+    std::fs::write(&config, sandbox.config_toml("thundersms").unwrap()).unwrap();
+    let recorded = dir.0.join("recorded");
+    let record = recorded.to_str().unwrap().to_owned();
+    let phone = "+919823456701";
+    let (config_for_send, record_for_send) = (config.clone(), record.clone());
+    let (code, out, _) = tokio::task::spawn_blocking(move || {
+        run(
+            &config_for_send,
+            &["--record", &record_for_send, "send", phone],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}");
+    let handle = out["handle"].as_str().unwrap().to_owned();
+    let otp = sandbox.last_code(phone).unwrap();
+    let (config_for_verify, record_for_verify, otp_for_verify) =
+        (config.clone(), record.clone(), otp.clone());
+    let (code, out, _) = tokio::task::spawn_blocking(move || {
+        run(
+            &config_for_verify,
+            &[
+                "--record",
+                &record_for_verify,
+                "verify",
+                "--handle",
+                &handle,
+                &otp_for_verify,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!((code, out), (0, json!({"ok": true, "verified": true})));
+
+    let fixtures = otpkit::testing::load_fixtures(&recorded).unwrap();
+    let operations: Vec<&str> = fixtures.iter().map(|f| f.operation.as_str()).collect();
+    assert_eq!(operations, ["send", "verify"]);
+    assert_eq!(
+        fixtures[1].input.get("handle_from"),
+        Some(&json!(fixtures[0].name()))
+    );
+    let outcomes = otpkit::testing::replay_scenario(&recorded).await.unwrap();
+    assert!(
+        outcomes.iter().all(|o| o["ok"] == json!(true)),
+        "{outcomes:?}"
+    );
+    let token = sandbox.config_json("thundersms").unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for fixture in &fixtures {
+        let text = std::fs::read_to_string(&fixture.path).unwrap();
+        for leak in [&otp, "919823456701", "9823456701", token.as_str()] {
+            assert!(!text.contains(leak), "{}", fixture.path.display());
         }
     }
 }

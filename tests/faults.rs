@@ -1,8 +1,11 @@
 //! Faults on the wire, for every provider and both operations, against the raw local server:
 //! refused connections, silence, trickled headers, resets mid-body, huge bodies, and bodies of
 //! the wrong kind with success and error statuses. Each must give the documented `ErrorKind`
-//! within the configured timeout plus a margin, never panic, and keep memory bounded.
+//! within the configured timeout plus a margin, never panic, and keep memory bounded (measured
+//! in child processes, each running one memory case alone).
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use otpkit::parse::kind_for_status;
@@ -110,36 +113,112 @@ async fn connection_faults_give_typed_errors_in_time() {
     }
 }
 
-/// The high-water mark of this process's resident memory, in bytes.
-pub fn peak_rss_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
+/// The size of the huge bodies.
+const HUGE: u64 = 64 * 1024 * 1024;
+
+/// The body read in full to show the measurement sees memory use: above the growth the
+/// capped reads may cause (32 MiB), kept smaller than [`HUGE`] because a debug build reads it
+/// slowly.
+const READ_IN_FULL: u64 = 40 * 1024 * 1024;
+
+/// Names the mode a memory child runs in (see [`peak_memory_of_child`]).
+const MEMORY_CHILD: &str = "OTPKIT_MEMORY_CHILD";
+
+/// What a memory child does, every provider and operation with a declared and an undeclared
+/// body: `control` with 1 KiB bodies, `capped` with 64 MiB bodies and the default cap,
+/// `uncapped` with one 40 MiB body and the cap raised above it (so it is read in full).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum MemoryMode {
+    Control,
+    Capped,
+    Uncapped,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn huge_bodies_are_cut_off_and_memory_stays_bounded() {
-    const HUGE: u64 = 64 * 1024 * 1024;
-    let before = peak_rss_bytes();
+impl MemoryMode {
+    const ALL: [MemoryMode; 3] = [
+        MemoryMode::Control,
+        MemoryMode::Capped,
+        MemoryMode::Uncapped,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            MemoryMode::Control => "control",
+            MemoryMode::Capped => "capped",
+            MemoryMode::Uncapped => "uncapped",
+        }
+    }
+}
+
+#[test]
+fn huge_bodies_are_cut_off_and_memory_stays_bounded() {
+    if let Ok(mode) = std::env::var(MEMORY_CHILD) {
+        let mode = MemoryMode::ALL
+            .into_iter()
+            .find(|m| m.name() == mode)
+            .expect("a known memory mode");
+        // A child that hangs must not hang its parent, which waits for its output to end.
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(120));
+            eprintln!("the memory child ran out of time");
+            std::process::exit(3);
+        });
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(read_bodies(mode));
+        return report_and_wait();
+    }
+    // Each mode runs alone in a child process of its own, whose peak memory is its own.
+    let [control, capped, uncapped] = MemoryMode::ALL.map(peak_memory_of_child);
+    const MIB: u64 = 1024 * 1024;
+    // The measurement sees a body read in full grow the peak past the bound checked next;
+    // otherwise that check would prove nothing.
+    assert!(
+        uncapped.saturating_sub(control) >= 32 * MIB,
+        "reading a 40 MiB body raised the peak by only {} bytes ({uncapped} against {control}): \
+         the measurement does not see memory use",
+        uncapped.saturating_sub(control)
+    );
+    assert!(
+        capped.saturating_sub(control) < 32 * MIB,
+        "capped 64 MiB bodies raised the peak by {} bytes ({capped} against {control})",
+        capped.saturating_sub(control)
+    );
+}
+
+/// The memory child's work.
+async fn read_bodies(mode: MemoryMode) {
     for entry in compiled() {
         let handle = entry.handle().await;
         for op in Op::ALL {
             for declared in [true, false] {
-                let server = LocalServer::scripted(vec![Action::HugeBody {
-                    bytes: HUGE,
-                    declared,
-                }])
-                .await;
-                let what = format!("64 MiB body (declared: {declared})");
+                let bytes = match mode {
+                    MemoryMode::Control => 1024,
+                    MemoryMode::Capped => HUGE,
+                    MemoryMode::Uncapped => READ_IN_FULL,
+                };
+                let server =
+                    LocalServer::scripted(vec![Action::HugeBody { bytes, declared }]).await;
+                let what = format!("{bytes}-byte body (declared: {declared})");
+                if mode == MemoryMode::Uncapped {
+                    let raised = HttpOptions::default().max_body_bytes(2 * HUGE as usize);
+                    let provider = entry.provider_with(&server.url(), &raised);
+                    let error = entry.run(provider.as_ref(), op, &handle).await.unwrap_err();
+                    assert_eq!(
+                        error.kind(),
+                        ErrorKind::UnexpectedResponse,
+                        "{what}: {error}"
+                    );
+                    assert_eq!(
+                        server.huge_bytes_written(),
+                        bytes,
+                        "{what}: not read in full"
+                    );
+                    return;
+                }
                 check_fault(
                     entry,
                     op,
@@ -159,11 +238,79 @@ async fn huge_bodies_are_cut_off_and_memory_stays_bounded() {
             }
         }
     }
-    let growth = peak_rss_bytes().saturating_sub(before);
+}
+
+/// Tells the parent the work is done, then waits for it to read this process's peak memory
+/// and close stdin.
+fn report_and_wait() {
+    println!("\n{MEMORY_CHILD}: done");
+    std::io::stdout().flush().expect("stdout");
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// Runs this test alone in a child process in `mode` and returns the child's peak resident
+/// memory (`VmHWM` in `/proc/<pid>/status`, read while the child waits after its work).
+/// Panics where it cannot measure: a memory check that cannot measure must not pass.
+fn peak_memory_of_child(mode: MemoryMode) -> u64 {
+    let test = "faults::huge_bodies_are_cut_off_and_memory_stays_bounded";
+    let mut child = Command::new(std::env::current_exe().expect("own path"))
+        .args(["--exact", test, "--test-threads=1", "--nocapture"])
+        .env(MEMORY_CHILD, mode.name())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("memory child starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    let mut line = String::new();
+    let mut peak = None;
+    while stdout.read_line(&mut line).unwrap_or(0) > 0 {
+        if line.contains(MEMORY_CHILD) {
+            let status = format!("/proc/{}/status", child.id());
+            let text = std::fs::read_to_string(&status).unwrap_or_else(|e| {
+                panic!("cannot measure the child's peak memory ({status}: {e})")
+            });
+            peak = Some(vm_hwm_bytes(&text).unwrap_or_else(|| {
+                panic!("cannot measure the child's peak memory (no VmHWM in {status})")
+            }));
+            drop(child.stdin.take());
+        }
+        printed.push_str(&line);
+        line.clear();
+    }
+    let status = child.wait().expect("memory child ends");
+    let stderr = stderr.join().unwrap_or_default();
     assert!(
-        growth < 32 * 1024 * 1024,
-        "peak memory grew by {growth} bytes reading capped bodies"
+        status.success(),
+        "the {} memory child failed:\n{printed}{stderr}",
+        mode.name()
     );
+    peak.unwrap_or_else(|| {
+        panic!(
+            "the {} memory child did not report:\n{printed}{stderr}",
+            mode.name()
+        )
+    })
+}
+
+/// `VmHWM` (the peak resident set size) from a `/proc/<pid>/status` text, in bytes.
+fn vm_hwm_bytes(status: &str) -> Option<u64> {
+    let kb = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    (kb > 0).then_some(kb * 1024)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

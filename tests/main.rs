@@ -6,6 +6,8 @@ mod local_server;
 mod signup_app;
 mod table;
 
+mod built_examples;
+
 mod accept;
 mod cli;
 mod faults;
@@ -13,8 +15,10 @@ mod fuzz;
 mod generic_manage;
 mod handles;
 mod hostile;
+mod magic;
 mod portability;
 mod properties;
+mod record;
 mod replay;
 mod retries;
 mod router;

@@ -2,13 +2,41 @@
 //! against `Box<dyn OtpProvider>` built from config, runs against every registered provider the
 //! sandbox serves, for every purpose its capabilities say `verify` checks, and gets the same
 //! kinds everywhere. A new provider joins by being registered (`otpkit::providers::descriptors`)
-//! and served by the sandbox; nothing here names a provider.
+//! and served by the sandbox; nothing here names a provider. The in-memory mock (feature
+//! `testing`) runs the same scenario, its codes read from the mock instead of the sandbox.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use otpkit::sandbox::{Sandbox, SandboxOptions};
+use otpkit::testing::MockProvider;
 use otpkit::{ErrorKind, OtpProvider, ProviderConfig, Purpose, SendRequest, Verification};
+
+/// Where the scenario reads what its users received: the sandbox, or the mock.
+trait Inbox: Send + Sync {
+    /// The last code sent to `who`.
+    fn last_code(&self, who: &str) -> Option<String>;
+    /// How many codes were sent so far.
+    fn sent(&self) -> usize;
+}
+
+impl Inbox for Sandbox {
+    fn last_code(&self, who: &str) -> Option<String> {
+        Sandbox::last_code(self, who)
+    }
+    fn sent(&self) -> usize {
+        self.issued().len()
+    }
+}
+
+impl Inbox for MockProvider {
+    fn last_code(&self, who: &str) -> Option<String> {
+        MockProvider::last_code(self, who)
+    }
+    fn sent(&self) -> usize {
+        MockProvider::sent(self).len()
+    }
+}
 use tokio::task::JoinSet;
 
 /// The resend wait in these tests: short, so the scenario's one real wait is short.
@@ -35,7 +63,7 @@ fn wrong(code: &str) -> String {
 /// second asks for another code at once, then again after the wait, and types the new code;
 /// the page then shows where the verification stands where the provider can say.
 async fn scenario(
-    sandbox: &Sandbox,
+    sandbox: &dyn Inbox,
     provider: &dyn OtpProvider,
     who: [&str; 2],
     purpose: Purpose,
@@ -61,7 +89,7 @@ async fn scenario(
     // Second journey: another code too soon is cooldown with the wait, and nothing is sent.
     let (session, _) = start(sandbox, provider, who[1], purpose).await?;
     let handle = Verification::from_token(&session).map_err(|e| step("token", e.to_string()))?;
-    let issued = sandbox.issued().len();
+    let issued = sandbox.sent();
     let wait = match provider.resend(&handle).await {
         Err(e) if e.kind() == ErrorKind::Cooldown => e
             .retry_after()
@@ -72,7 +100,7 @@ async fn scenario(
     if wait > Duration::from_secs(RESEND_AFTER_SECS + 1) {
         return Err(step("early resend", format!("waits {wait:?}")));
     }
-    if sandbox.issued().len() != issued {
+    if sandbox.sent() != issued {
         return Err(step("early resend", "a code was issued".into()));
     }
 
@@ -102,7 +130,7 @@ async fn scenario(
 
 /// Sends a code; the session token and the code the user received.
 async fn start(
-    sandbox: &Sandbox,
+    sandbox: &dyn Inbox,
     provider: &dyn OtpProvider,
     who: &str,
     purpose: Purpose,
@@ -128,13 +156,21 @@ async fn one_scenario_runs_the_same_on_every_provider() {
     let mut runs = JoinSet::new();
     let mut served = 0;
     for descriptor in otpkit::providers::descriptors() {
-        if !Sandbox::PROVIDERS.contains(&descriptor.id) {
-            continue;
-        }
-        served += 1;
-        let mut config = sandbox
-            .config_json(descriptor.id)
-            .expect("a sandbox config");
+        let (mut config, inbox): (serde_json::Value, Arc<dyn Inbox>) =
+            if Sandbox::PROVIDERS.contains(&descriptor.id) {
+                served += 1;
+                let config = sandbox
+                    .config_json(descriptor.id)
+                    .expect("a sandbox config");
+                (config, sandbox.clone())
+            } else if descriptor.feature == "testing" {
+                // The mock: in memory, its codes read from the mock of that name.
+                let name = format!("portability-{}", descriptor.id);
+                let config = serde_json::json!({"provider": descriptor.id, "name": name});
+                (config, Arc::new(MockProvider::named(&name)))
+            } else {
+                continue;
+            };
         config["resend_after_secs"] = RESEND_AFTER_SECS.into();
         config["timeout_secs"] = 5.into();
         let provider: Arc<dyn OtpProvider> = ProviderConfig::from_json_str(&config.to_string())
@@ -155,11 +191,11 @@ async fn one_scenario_runs_the_same_on_every_provider() {
             let n = 2 * runs.len();
             let first = recipient_variant(descriptor.sample_recipient, n);
             let second = recipient_variant(descriptor.sample_recipient, n + 1);
-            let (sandbox, provider, id) = (sandbox.clone(), provider.clone(), descriptor.id);
+            let (inbox, provider, id) = (inbox.clone(), provider.clone(), descriptor.id);
             runs.spawn(async move {
                 let label = format!("{id} {purpose}");
                 let who = [first.as_str(), second.as_str()];
-                let outcome = scenario(&sandbox, provider.as_ref(), who, purpose).await;
+                let outcome = scenario(inbox.as_ref(), provider.as_ref(), who, purpose).await;
                 (label, outcome)
             });
         }

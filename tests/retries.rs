@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use otpkit::{ErrorKind, HttpOptions, RetryPolicy, MAX_RETRY_AFTER};
 
 use crate::local_server::{Action, LocalServer, Response};
-use crate::table::{compiled, Entry, Op};
+use crate::table::{compiled, hang_timeout, Entry, Op};
 
 /// Retries on, with short exact delays so the tests stay fast.
 fn retrying() -> HttpOptions {
@@ -26,9 +26,19 @@ async fn run_retrying(
     op: Op,
     script: Vec<Action>,
 ) -> (Result<(), otpkit::Error>, LocalServer) {
+    run_with(entry, op, script, retrying()).await
+}
+
+/// [`run_retrying`] with these options.
+async fn run_with(
+    entry: &Entry,
+    op: Op,
+    script: Vec<Action>,
+    options: HttpOptions,
+) -> (Result<(), otpkit::Error>, LocalServer) {
     let handle = entry.handle().await;
     let server = LocalServer::scripted(script).await;
-    let provider = entry.provider_with(&server.url(), &retrying());
+    let provider = entry.provider_with(&server.url(), &options);
     let outcome = entry.run(provider.as_ref(), op, &handle).await;
     (outcome, server)
 }
@@ -92,9 +102,23 @@ async fn a_429_beyond_the_retry_after_cap_returns_at_once() {
     }
 }
 
+/// Runs `case` for every compiled provider at once (each waits out its own short timeout).
+async fn for_every_provider<F>(case: impl Fn(&'static Entry) -> F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let mut cases = tokio::task::JoinSet::new();
+    for entry in compiled() {
+        cases.spawn(case(entry));
+    }
+    while let Some(done) = cases.join_next().await {
+        done.expect("a provider's case panicked");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_that_may_have_arrived_is_never_sent_again() {
-    for entry in compiled() {
+    for_every_provider(|entry| async move {
         let faults = [
             ("timed out after writing", Action::Hang),
             ("reset mid-body", Action::ResetMidBody),
@@ -102,7 +126,8 @@ async fn a_send_that_may_have_arrived_is_never_sent_again() {
         ];
         for (what, fault) in faults {
             let script = vec![fault, Action::Respond(Response::json(200, entry.send_ok))];
-            let (outcome, server) = run_retrying(entry, Op::Send, script).await;
+            let (outcome, server) =
+                run_with(entry, Op::Send, script, hang_timeout(retrying())).await;
             let error = outcome.expect_err(entry.id);
             assert_eq!(
                 error.request_sent(),
@@ -115,21 +140,23 @@ async fn a_send_that_may_have_arrived_is_never_sent_again() {
             // have counted it before the call returned.
             assert_eq!(server.requests(), 1, "{} {what}: sent twice", entry.id);
         }
-    }
+    })
+    .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_verify_that_timed_out_is_not_repeated() {
-    for entry in compiled() {
+    for_every_provider(|entry| async move {
         let script = vec![
             Action::Hang,
             Action::Respond(Response::json(200, entry.verify_ok)),
         ];
-        let (outcome, server) = run_retrying(entry, Op::Verify, script).await;
+        let (outcome, server) = run_with(entry, Op::Verify, script, hang_timeout(retrying())).await;
         let error = outcome.expect_err(entry.id);
         assert_eq!(error.kind(), ErrorKind::Timeout, "{}: {error}", entry.id);
         assert_eq!(server.requests(), 1, "{}", entry.id);
-    }
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -431,11 +431,13 @@ async fn every_cli_command_works_with_a_router_and_names_the_member() {
     assert_eq!((code, &status["ok"]), (0, &json!(true)), "{status}");
 
     let (code, resent) = run(args(&["resend", "--handle", &handle])).await.unwrap();
-    // Too early (`cooldown`), or `unsupported` while resend is not yet core behaviour for
-    // providers without a resend call: either way it went to the member that sent.
+    // Too early: `cooldown` with the wait, from the member that sent.
     assert_eq!(code, 3, "too early: {resent}");
-    let kind = resent["error"]["kind"].as_str().unwrap();
-    assert!(matches!(kind, "cooldown" | "unsupported"), "{resent}");
+    assert_eq!(resent["error"]["kind"], "cooldown", "{resent}");
+    assert!(
+        resent["error"]["retry_after_secs"].as_u64() > Some(0),
+        "{resent}"
+    );
     assert_eq!(resent["error"]["provider"], "thundersms", "{resent}");
 
     let otp = sandbox.last_code("+919812345678").unwrap();

@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use otpkit::sandbox::{Failure, Sandbox, SandboxOptions};
-use otpkit::{Error, ErrorKind, OtpProvider, ProviderConfig, Purpose, SendRequest, Verification};
+use otpkit::{
+    Error, ErrorKind, HttpOptions, OtpProvider, ProviderConfig, Purpose, SendRequest, Verification,
+};
+
+use crate::table::hang_timeout;
 
 /// Who each provider sends to. Tencent CIAM verifies through its login grant (with
 /// `auto_signup`, which is how it signs a new user up).
@@ -55,10 +59,19 @@ impl SignUp<'_> {
 }
 
 fn provider(sandbox: &Sandbox, id: &str, timeout_secs: u64) -> Box<dyn OtpProvider> {
+    provider_with(sandbox, id, timeout_secs, &HttpOptions::default())
+}
+
+fn provider_with(
+    sandbox: &Sandbox,
+    id: &str,
+    timeout_secs: u64,
+    options: &HttpOptions,
+) -> Box<dyn OtpProvider> {
     let mut config = sandbox.config_json(id).expect("a sandbox config");
     config["timeout_secs"] = timeout_secs.into();
     ProviderConfig::from_json_str(&config.to_string())
-        .and_then(|c| c.build())
+        .and_then(|c| c.build_with(options))
         .unwrap_or_else(|e| panic!("{id}: the sandbox config does not build: {e}"))
 }
 
@@ -136,13 +149,12 @@ fn expected_kind(provider: &str, failure: Failure) -> ErrorKind {
     match (provider, failure) {
         // A 429 on send is the account's rate limit (contract §3).
         ("hyperverge" | "generic" | "thundersms", Failure::Cooldown) => ErrorKind::RateLimited,
-        // Tencent has one answer for both: its 30 s per-number limit, a cooldown.
-        ("tencent_ciam", Failure::RateLimited) => ErrorKind::Cooldown,
         (_, Failure::Cooldown) => ErrorKind::Cooldown,
         (_, Failure::QuotaExceeded) => ErrorKind::QuotaExceeded,
         (_, Failure::RateLimited) => ErrorKind::RateLimited,
         (_, Failure::ServerError) => ErrorKind::Unavailable,
         (_, Failure::BadCredentials) => ErrorKind::InvalidCredentials,
+        (_, Failure::InvalidRecipient) => ErrorKind::InvalidRecipient,
         (_, Failure::HtmlPage) => ErrorKind::UnexpectedResponse,
         (_, Failure::Hang) => ErrorKind::Timeout,
         (_, _) => ErrorKind::UnexpectedResponse,
@@ -153,13 +165,18 @@ fn expected_kind(provider: &str, failure: Failure) -> ErrorKind {
 async fn forced_failures_reach_the_application_as_normalized_kinds() {
     let sandbox = Sandbox::start().await.expect("sandbox");
     for id in otpkit::provider_ids() {
-        // A short timeout so the hang ends quickly.
-        let provider = provider(&sandbox, id, 1);
-        let app = SignUp {
-            provider: provider.as_ref(),
-        };
+        let provider = provider(&sandbox, id, 5);
+        // A short timeout for the hang, so it ends quickly (only the hang waits it out).
+        let hanging = provider_with(&sandbox, id, 5, &hang_timeout(HttpOptions::default()));
         let (who, purpose) = recipient_for(id);
         for failure in Failure::ALL {
+            let app = SignUp {
+                provider: if failure == Failure::Hang {
+                    hanging.as_ref()
+                } else {
+                    provider.as_ref()
+                },
+            };
             sandbox.fail_next(id, failure).expect("known provider");
             let err = app.start(who, purpose.clone()).await.unwrap_err();
             assert_eq!(
@@ -179,6 +196,9 @@ async fn forced_failures_reach_the_application_as_normalized_kinds() {
             }
         }
         // The failures were used up: the next send is real.
+        let app = SignUp {
+            provider: provider.as_ref(),
+        };
         app.start(who, purpose).await.expect("a real send");
     }
 }

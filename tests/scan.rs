@@ -12,6 +12,7 @@ use otpkit::testing::{fill_placeholders, load_fixtures};
 use serde_json::Value;
 use tracing_subscriber::fmt::MakeWriter;
 
+use crate::built_examples::example_binary;
 use crate::local_server::{Action, LocalServer, Response};
 use crate::secrets::SECRET_KEYS;
 use crate::table::{compiled, CODE};
@@ -181,8 +182,13 @@ fn scan_fixtures_and_flows() {
     }
     forbidden.add(CODE, "code");
     let printed = capture_trace(async {
+        // Outcomes are checked by the replay suite; here only what is printed matters. Every
+        // fixture runs in process (otpkit's own events are the same as over HTTP), and the
+        // replay suite's over-HTTP set runs through the real transport too.
         for fixture in &fixtures {
-            // Outcomes are checked by the replay suite; here only what is printed matters.
+            let _ = fixture.replay_in_process();
+        }
+        for fixture in crate::replay::over_http_set() {
             let _ = fixture.replay().await;
         }
         for entry in compiled() {
@@ -228,49 +234,131 @@ fn scan_fixtures_and_flows() {
     forbidden.check("the fixture suite at TRACE", &printed);
 }
 
-/// Examples not scanned: a long benchmark and load test (not user flows), and the sandbox
-/// server, whose purpose is to show a developer the codes it issues.
-const NOT_SCANNED: &[&str] = &["bench", "load", "sandbox"];
+/// Examples not scanned: a long benchmark and load test (not user flows), the sandbox server,
+/// whose purpose is to show a developer the codes it issues, and the fuzzer (200,000 cases by
+/// default, cut off by the deadline here; it checks its own planted values are never printed,
+/// and `tests/fuzz.rs` runs it in the suite).
+const NOT_SCANNED: &[&str] = &["bench", "fuzz", "load", "sandbox"];
 
-/// The built example binaries (`cargo test` builds every example into `target/*/examples`).
+/// The user-flow example binaries (built up to date first, see `built_examples`).
 fn example_binaries() -> Vec<(String, PathBuf)> {
     let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let built = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("examples")))
-        .unwrap_or_default();
     let mut names: Vec<String> = std::fs::read_dir(&sources)
-        .map(|dir| {
-            dir.filter_map(|entry| {
-                let path = entry.ok()?.path();
-                match path.extension() {
-                    Some(ext) if ext == "rs" => Some(path.file_stem()?.to_str()?.to_owned()),
-                    None if path.join("main.rs").is_file() => {
-                        Some(path.file_name()?.to_str()?.to_owned())
-                    }
-                    _ => None,
+        .expect("examples/ is readable")
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            match path.extension() {
+                Some(ext) if ext == "rs" => Some(path.file_stem()?.to_str()?.to_owned()),
+                None if path.join("main.rs").is_file() => {
+                    Some(path.file_name()?.to_str()?.to_owned())
                 }
-            })
-            .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
-        .into_iter()
-        .filter(|name| !NOT_SCANNED.contains(&name.as_str()))
-        .filter_map(|name| {
-            let binary = built.join(&name);
-            if binary.is_file() {
-                Some((name, binary))
-            } else {
-                eprintln!(
-                    "NOTE: example `{name}` is not built at {}; not scanned",
-                    binary.display()
-                );
-                None
+                _ => None,
             }
         })
+        .filter(|name| !NOT_SCANNED.contains(&name.as_str()))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no user-flow example under examples/");
+    names
+        .into_iter()
+        .map(|name| {
+            let binary = example_binary(&name);
+            (name, binary)
+        })
         .collect()
+}
+
+/// Starts the sign-up service example on a free port, sends a code and verifies it through
+/// its HTTP API (both must succeed), stops it and returns everything it printed.
+fn run_signup_service(mut command: Command, recipient: &str, purpose: Option<&str>) -> String {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut child = command
+        .env("SIGNUP_ADDR", addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("signup_service starts");
+    let started = Instant::now();
+    let mut outcome = Err("did not start listening within 20 s".to_owned());
+    while started.elapsed() < Duration::from_secs(20) {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            outcome = signup_flow(addr, recipient, purpose);
+            break;
+        }
+        if child.try_wait().ok().flatten().is_some() {
+            outcome = Err("exited before listening".to_owned());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if let Err(why) = outcome {
+        panic!("signup_service: {why}\n{printed}");
+    }
+    printed
+}
+
+/// `POST /otp/send`, then `POST /otp/verify` with the handle it answered.
+fn signup_flow(
+    addr: std::net::SocketAddr,
+    recipient: &str,
+    purpose: Option<&str>,
+) -> Result<(), String> {
+    let sent = post_json(
+        addr,
+        "/otp/send",
+        &serde_json::json!({"recipient": recipient, "purpose": purpose}),
+    )?;
+    let handle = sent
+        .get("handle")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("send answered no handle: {sent}"))?;
+    let verified = post_json(
+        addr,
+        "/otp/verify",
+        &serde_json::json!({"handle": handle, "code": CODE}),
+    )?;
+    match verified.get("verified") {
+        Some(Value::Bool(true)) => Ok(()),
+        _ => Err(format!("verify answered {verified}")),
+    }
+}
+
+/// One HTTP/1.1 POST of `body` as JSON; the answer's JSON body if the status is 200.
+fn post_json(addr: std::net::SocketAddr, path: &str, body: &Value) -> Result<Value, String> {
+    use std::io::Read;
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| format!("{path}: {e}"))?;
+    let (head, json) = answer
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("{path}: no HTTP answer: {answer:?}"))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        return Err(format!("{path}: {head}\n{json}"));
+    }
+    serde_json::from_str(json).map_err(|e| format!("{path}: {e}: {json:?}"))
 }
 
 /// Runs a binary with a deadline, returning everything it printed.
@@ -300,13 +388,7 @@ fn run_with_deadline(mut command: Command, deadline: Duration) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_print_no_secret_code_or_contact_at_trace() {
     let examples = example_binaries();
-    if examples.is_empty() {
-        eprintln!("NOTE: no user-flow example is built yet (e.g. examples/otpkit.rs, examples/quickstart.rs); none scanned");
-        return;
-    }
-    let Some(entry) = compiled().next() else {
-        return;
-    };
+    let entry = compiled().next().expect("a provider compiled in");
     let server = LocalServer::start(move |request, _| {
         let body = if request.path.contains("verify") {
             entry.verify_ok
@@ -336,6 +418,7 @@ async fn examples_print_no_secret_code_or_contact_at_trace() {
     for (name, binary) in examples {
         let env = env.clone();
         let recipient = entry.recipient;
+        let purpose = entry.purpose;
         let printed = tokio::task::spawn_blocking(move || {
             let command = |args: &[&str]| {
                 let mut command = Command::new(&binary);
@@ -362,6 +445,9 @@ async fn examples_print_no_secret_code_or_contact_at_trace() {
                     )),
                     None => panic!("`otpkit send` printed no handle:\n{sent}"),
                 }
+            } else if name == "signup_service" {
+                // A server: drive one send and verify through its HTTP API, then stop it.
+                printed.push_str(&run_signup_service(command(&[]), recipient, purpose));
             } else {
                 printed.push_str(&run_with_deadline(command(&[]), Duration::from_secs(30)));
             }

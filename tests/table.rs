@@ -124,6 +124,15 @@ impl Op {
     pub const ALL: [Op; 2] = [Op::Send, Op::Verify];
 }
 
+/// The total timeout for tests that wait one out (a hang): short, as only a hang reaches it.
+pub const HANG_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `options` with [`HANG_TIMEOUT`] as the total timeout (instead of the config's whole
+/// seconds).
+pub fn hang_timeout(options: HttpOptions) -> HttpOptions {
+    otpkit::testing::with_timeout(options, HANG_TIMEOUT)
+}
+
 /// The code the suites verify with.
 pub const CODE: &str = "482915";
 

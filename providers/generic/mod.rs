@@ -47,7 +47,8 @@ use url::Url;
 
 use crate::adapter::{Adapter, Client};
 use crate::capabilities::{Capabilities, ResendMode};
-use crate::config::{check_header_value, de, ProviderSettings};
+use crate::config::ProviderSettings;
+use crate::de::{self, check_header_value};
 use crate::descriptor::Descriptor;
 use crate::error::Error;
 use crate::handle::Verification;

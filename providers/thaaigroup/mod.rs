@@ -24,7 +24,8 @@ use url::Url;
 
 use crate::adapter::{Adapter, Client};
 use crate::capabilities::Capabilities;
-use crate::config::{de, ProviderSettings};
+use crate::config::ProviderSettings;
+use crate::de;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;

@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{wire, DEFAULT_WAIT_SECS, MAX_WAIT_SECS, VIBER_TTL_SECS};
-use crate::config::de as lenient;
+use crate::de as lenient;
 use crate::error::Error;
 use crate::provider::Channel;
 

@@ -105,8 +105,12 @@ pub(super) fn classify(
                 || "ThunderSMS reported an error".to_owned(),
                 |s| format!("HTTP {s}"),
             );
-            let error = Error::from_provider(kind, message.as_deref().unwrap_or(&fallback));
             let fields = parse::validation_fields(body);
+            let kind = match kind {
+                ErrorKind::InvalidRequest if !fields.is_empty() => parse::validation_kind(body),
+                kind => kind,
+            };
+            let error = Error::from_provider(kind, message.as_deref().unwrap_or(&fallback));
             if fields.is_empty() {
                 error
             } else {

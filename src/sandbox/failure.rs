@@ -11,9 +11,10 @@ use std::fmt;
 /// |---|---|---|---|---|---|
 /// | `Cooldown` | 429 `RESEND_COOLDOWN` + `retry_after` | 429 "Rate limit exceeded" (no cooldown documented) | 429 `RATE_LIMITED` + `Retry-After` + `retry_after` | 429 "Too Many Attempts." + `Retry-After` (Laravel throttle) | 400 `sms_rate_limit_exceeded` |
 /// | `QuotaExceeded` | 429 `QUOTA_EXCEEDED` + quota, used, reset_at | 402 "Quota exceeded" (no quota documented; 403 would mean forbidden) | 402 `INSUFFICIENT_BALANCE` | 402 "Insufficient balance" | 400 `insufficient_sms_quota` / `insufficient_email_quota` |
-/// | `RateLimited` | 429 `RATE_LIMITED` | 429 "Rate limit exceeded" | 429 `RATE_LIMITED` + `Retry-After` | 429 "Too Many Attempts." + `Retry-After` | 400 `sms_rate_limit_exceeded` |
+/// | `RateLimited` | 429 `RATE_LIMITED` | 429 "Rate limit exceeded" | 429 `RATE_LIMITED` + `Retry-After` | 429 "Too Many Attempts." + `Retry-After` | 429 `too_many_requests` + `Retry-After` (undocumented gateway throttle; `sms_rate_limit_exceeded` is the per-number cooldown) |
 /// | `ServerError` | 500 `SERVER_ERROR` (undocumented) | 500 "Internal Server Error" | 500 `INTERNAL_ERROR` | 500 "Server Error" | 503 `temporarily_unavailable` |
 /// | `BadCredentials` | 401 `INVALID_CLIENT` | 401 "Missing/Invalid credentials" | 401 `UNAUTHORIZED` | 401 "Unauthenticated." | 401 `invalid_client` |
+/// | `InvalidRecipient` | 422 validation of `email` (Laravel) | 400 failure envelope with `errors` naming `email` / `mobileNumber` (undocumented) | 400 `INVALID_RECIPIENT` | 422 validation of `channels.0.recipient.to` (Laravel) | 400 `malformed_email` / `malformed_phone_number` |
 /// | `HtmlPage` | 200 `text/html` page (a captive portal or misrouted proxy) | same | same | same | same |
 /// | `Hang` | no answer for [`SandboxOptions::hang`] | same | same | same | same |
 ///
@@ -32,6 +33,8 @@ pub enum Failure {
     ServerError,
     /// The credentials are refused.
     BadCredentials,
+    /// The recipient is refused (malformed, undeliverable or blocked).
+    InvalidRecipient,
     /// An HTML page with HTTP 200 where JSON was expected.
     HtmlPage,
     /// No answer at all: the client's timeout has to end the exchange.
@@ -40,12 +43,13 @@ pub enum Failure {
 
 impl Failure {
     /// Every failure.
-    pub const ALL: [Failure; 7] = [
+    pub const ALL: [Failure; 8] = [
         Failure::Cooldown,
         Failure::QuotaExceeded,
         Failure::RateLimited,
         Failure::ServerError,
         Failure::BadCredentials,
+        Failure::InvalidRecipient,
         Failure::HtmlPage,
         Failure::Hang,
     ];
@@ -63,6 +67,7 @@ impl Failure {
             Failure::RateLimited => "rate_limited",
             Failure::ServerError => "server_error",
             Failure::BadCredentials => "bad_credentials",
+            Failure::InvalidRecipient => "invalid_recipient",
             Failure::HtmlPage => "html_page",
             Failure::Hang => "hang",
         }

@@ -94,6 +94,11 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
         Failure::RateLimited => rate_limited(60),
         Failure::QuotaExceeded => balance(),
         Failure::BadCredentials => unauthorized(),
+        Failure::InvalidRecipient => error(
+            400,
+            "INVALID_RECIPIENT",
+            "The recipient is not a reachable mobile number.",
+        ),
         _ => error(500, "INTERNAL_ERROR", "Internal server error."),
     }
 }

@@ -75,11 +75,24 @@ fn quota_exceeded() -> Reply {
 }
 
 /// The documented answer to a forced failure.
-pub(super) fn failure(_cx: &Shared, _req: &Req, failure: Failure) -> Reply {
+pub(super) fn failure(_cx: &Shared, req: &Req, failure: Failure) -> Reply {
     match failure {
         Failure::Cooldown | Failure::RateLimited => rate_limited(),
         Failure::QuotaExceeded => quota_exceeded(),
         Failure::BadCredentials => failure_status(401, "Missing/Invalid credentials"),
+        // Undocumented: the 400 envelope, naming the refused field.
+        Failure::InvalidRecipient => {
+            let field = if req.json().is_some_and(|b| b.contains_key("email")) {
+                "email"
+            } else {
+                "mobileNumber"
+            };
+            Reply::json(
+                400,
+                json!({"statusCode": 400, "status": "failure", "message": format!("Invalid {field}"),
+                       "errors": {field: [format!("{field} is not deliverable")]}}),
+            )
+        }
         _ => Reply::json(
             500,
             json!({"statusCode": 500, "status": "failure", "error": "Internal Server Error"}),

@@ -44,6 +44,10 @@
 //! that cannot call [`Sandbox::fail_next`] (the command-line example, another language) can queue
 //! one with `curl -X POST http://127.0.0.1:PORT/_sandbox/fail/{provider}/{failure}`, the failure
 //! named as by [`Failure::as_str`].
+//!
+//! Without queuing anything, the magic recipients of [`crate::magic`] (such as
+//! `magic-quota@example.com` or any number ending in `555003`) always get the same outcome,
+//! from every provider here and from the mock (`otpkit::testing::MockProvider`) alike.
 
 // The shared machinery, one concern a module.
 mod clock;

@@ -34,6 +34,9 @@ pub struct SandboxOptions {
     ///
     /// [`Failure::Hang`]: super::Failure::Hang
     pub hang: Duration,
+    /// How long the answer to a magic `slow` recipient takes (default
+    /// [`SLOW_ANSWER`](crate::magic::SLOW_ANSWER); see [`crate::magic`]).
+    pub slow: Duration,
 }
 
 impl Default for SandboxOptions {
@@ -45,6 +48,7 @@ impl Default for SandboxOptions {
             quota: 1000,
             code_length: 6,
             hang: Duration::from_secs(600),
+            slow: crate::magic::SLOW_ANSWER,
         }
     }
 }
@@ -83,6 +87,12 @@ impl SandboxOptions {
     /// Sets [`SandboxOptions::hang`].
     pub fn hang(mut self, hang: Duration) -> Self {
         self.hang = hang;
+        self
+    }
+
+    /// Sets how long the answer to a magic `slow` recipient takes.
+    pub fn slow(mut self, slow: Duration) -> Self {
+        self.slow = slow;
         self
     }
 }

@@ -18,6 +18,7 @@ use super::routing::{route, Route, ROUTES};
 use super::state::Shared;
 use super::wire::{Reply, Req};
 use super::{Failure, Sandbox};
+use crate::magic::MagicOutcome;
 
 /// The largest request body read.
 const MAX_BODY: usize = 64 * 1024;
@@ -88,11 +89,50 @@ async fn serve(shared: &Shared, request: hyper::Request<Incoming>) -> hyper::Res
         .failures
         .get_mut(route.id)
         .and_then(VecDeque::pop_front);
-    let reply = match injected {
-        Some(failure) => forced(shared, route, &req, failure).await,
-        None => (route.handle)(shared, &req),
+    let reply = match (injected, magic_request(&req)) {
+        (Some(failure), _) => forced(shared, route, &req, failure).await,
+        (None, Some(outcome)) => magic(shared, route, &req, outcome).await,
+        (None, None) => (route.handle)(shared, &req),
     };
     reply.into_response()
+}
+
+/// The magic outcome of a recipient named anywhere in the request (see [`crate::magic`]).
+fn magic_request(req: &Req) -> Option<MagicOutcome> {
+    let query: Vec<&str> = req.query.iter().map(|(_, v)| v.as_str()).collect();
+    let text = format!(
+        "{} {} {}",
+        req.path,
+        query.join(" "),
+        String::from_utf8_lossy(&req.body)
+    );
+    crate::magic::magic_in_text(&text)
+}
+
+/// The answer for a magic recipient, in the provider's own shape: the table of
+/// [`crate::magic`] is the same for every provider and for the mock.
+async fn magic(shared: &Shared, route: &Route, req: &Req, outcome: MagicOutcome) -> Reply {
+    let failure = match outcome {
+        MagicOutcome::Unavailable => Failure::ServerError,
+        MagicOutcome::QuotaExceeded => Failure::QuotaExceeded,
+        MagicOutcome::RateLimited => Failure::RateLimited,
+        MagicOutcome::InvalidRecipient => Failure::InvalidRecipient,
+        MagicOutcome::Slow => {
+            tokio::time::sleep(shared.options.slow).await;
+            return (route.handle)(shared, req);
+        }
+        // The code is issued but never disclosed (see `Shared::issue`).
+        _ => return (route.handle)(shared, req),
+    };
+    let reply = (route.failure)(shared, req, failure);
+    if failure == Failure::RateLimited && reply.status == 429 && !reply.has_header("retry-after") {
+        // A throttled answer names its wait, as HTTP's 429 does.
+        return reply.header(
+            "retry-after",
+            crate::magic::RATE_LIMIT_RETRY_AFTER.as_secs().to_string(),
+        );
+    }
+    reply
 }
 
 /// The answer to a request with a queued failure: the two every provider shares (a hang, an

@@ -106,9 +106,14 @@ pub(super) fn failure(_cx: &Shared, req: &Req, failure: Failure) -> Reply {
         body.contains_key("email") || body.get("grant_type") == Some(&json!(GRANT_EMAIL))
     });
     match failure {
-        Failure::Cooldown | Failure::RateLimited => sms_rate_limit(),
+        Failure::Cooldown => sms_rate_limit(),
+        // Tencent documents no account-wide throttle: its gateway's plain 429 (undocumented)
+        // with the wait, as HTTP has it. `sms_rate_limit_exceeded` is the per-number cooldown.
+        Failure::RateLimited => error(429, "too_many_requests", None).header("retry-after", "60"),
         Failure::QuotaExceeded => insufficient_quota(email),
         Failure::BadCredentials => invalid_client(),
+        Failure::InvalidRecipient if email => error(400, "malformed_email", None),
+        Failure::InvalidRecipient => error(400, "malformed_phone_number", None),
         _ => error(
             503,
             "temporarily_unavailable",

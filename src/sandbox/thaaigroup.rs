@@ -90,6 +90,10 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
             json!({}),
         ),
         Failure::BadCredentials => invalid_client(),
+        Failure::InvalidRecipient => super::laravel::laravel_422(&[(
+            "email",
+            "The email field must be a valid email address.",
+        )]),
         // Undocumented; the envelope is the documented one.
         _ => error(
             500,

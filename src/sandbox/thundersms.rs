@@ -72,6 +72,10 @@ pub(super) fn failure(cx: &Shared, _req: &Req, failure: Failure) -> Reply {
         Failure::RateLimited => throttled(60),
         Failure::QuotaExceeded => balance(),
         Failure::BadCredentials => message(401, "Unauthenticated."),
+        Failure::InvalidRecipient => super::laravel::laravel_422(&[(
+            "channels.0.recipient.to",
+            "The channels.0.recipient.to is not a valid phone number.",
+        )]),
         _ => message(500, "Server Error"),
     }
 }

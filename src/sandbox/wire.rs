@@ -111,6 +111,13 @@ impl Reply {
         }
     }
 
+    /// Whether the answer has this header (names compared case-insensitively).
+    pub(super) fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
     /// The answer with one more header.
     pub(super) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
