@@ -1,7 +1,7 @@
 //! The otpkit command line: send, verify, resend and check codes with any configured provider.
 //!
 //! ```text
-//! cargo run --example otpkit -- [--config FILE] send <recipient> [--purpose P] [--channel C]
+//! cargo run --example otpkit -- [--config FILE] send <recipient> [--purpose P] [--channel C] [--ip ADDR]
 //! cargo run --example otpkit -- [--config FILE] verify --handle <token> <code>
 //! cargo run --example otpkit -- [--config FILE] resend --handle <token>
 //! cargo run --example otpkit -- [--config FILE] status --handle <token>
@@ -59,6 +59,9 @@ enum Command {
         /// email, sms, whatsapp, voice or viber.
         #[arg(long, value_name = "C")]
         channel: Option<String>,
+        /// The end user's IP address (counted by a `[guard]` table's `ip_sends`).
+        #[arg(long)]
+        ip: Option<String>,
     },
     /// Check the code the user typed.
     Verify {
@@ -182,6 +185,7 @@ async fn run(cli: Cli) -> Result<String, Error> {
             recipient,
             purpose,
             channel,
+            ip,
         } => {
             let mut request = SendRequest::new(Recipient::parse(&recipient)?);
             if let Some(purpose) = purpose {
@@ -189,6 +193,15 @@ async fn run(cli: Cli) -> Result<String, Error> {
             }
             if let Some(channel) = channel {
                 request = request.channel(Channel::parse(&channel)?);
+            }
+            if let Some(ip) = ip {
+                let ip = ip.trim().parse().map_err(|_| {
+                    Error::new(
+                        ErrorKind::InvalidRequest,
+                        "--ip must be an IPv4 or IPv6 address",
+                    )
+                })?;
+                request = request.end_user_ip(ip);
             }
             let provider = config.build()?;
             sent(&provider.send(&request).await?)

@@ -40,6 +40,10 @@ pub struct CommonConfig {
     /// none (default 30; 0 to 3600).
     #[serde(default, deserialize_with = "de::opt_u64")]
     pub resend_after_secs: Option<u64>,
+    /// The `[guard]` table (contract §8): when present, the built provider is wrapped in a
+    /// [`crate::guard::Guard`].
+    #[serde(skip)]
+    pub guard: Option<crate::guard::GuardConfig>,
 }
 
 /// The checked form of [`CommonConfig`].
@@ -290,8 +294,8 @@ macro_rules! registry {
                 }
             }
 
-            /// Checks every value and builds the provider with the given HTTP options.
-            pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
+            /// Checks every value and builds the provider alone (no `[guard]`).
+            fn build_unguarded(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
                 let recorded;
                 let options = match (&options.record, self.source()) {
                     (Some(_), Some(source)) => {
@@ -366,6 +370,25 @@ registry! {
 }
 
 impl ProviderConfig {
+    /// Checks every value and builds the provider with the given HTTP options, wrapped in a
+    /// [`crate::guard::Guard`] when the config has a `[guard]` table.
+    pub fn build_with(&self, options: &HttpOptions) -> Result<Box<dyn OtpProvider>, Error> {
+        let provider = self.build_unguarded(options)?;
+        let common = self.common();
+        let Some(guard) = &common.guard else {
+            return Ok(provider);
+        };
+        let timeout = common
+            .timeout_secs
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
+        let connect = common
+            .connect_timeout_secs
+            .map_or(DEFAULT_CONNECT_TIMEOUT, Duration::from_secs);
+        Ok(Box::new(crate::guard::Guard::with_timeouts(
+            provider, guard, timeout, connect,
+        )?))
+    }
+
     /// Checks every value and builds the provider with HTTP clients of its own (one per tokio
     /// runtime that uses it) and no retries.
     pub fn build(&self) -> Result<Box<dyn OtpProvider>, Error> {
@@ -497,7 +520,11 @@ impl ProviderConfig {
                 common.insert(key.to_owned(), value);
             }
         }
-        let common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
+        let mut common: CommonConfig = from_map(common).map_err(|e| rename_keys(e, name))?;
+        common.guard = map
+            .remove("guard")
+            .map(crate::guard::GuardConfig::from_value)
+            .transpose()?;
         Self::from_parts(&provider, common, map)
             .map(|config| config.with_source(source))
             .map_err(|e| rename_keys(e, name))

@@ -36,7 +36,7 @@ fn config_file(dir: &Path, base_url: &str, extra: &str) -> PathBuf {
 }
 
 /// Runs the CLI; returns (exit code, parsed stdout, raw stdout).
-fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
+pub(crate) fn run(config: &Path, args: &[&str]) -> (i32, Value, String) {
     let output = Command::new(cli_binary())
         .arg("--config")
         .arg(config)

@@ -2,6 +2,9 @@
 
 #[path = "../examples/support/local_server.rs"]
 mod local_server;
+#[cfg(feature = "redis")]
+#[path = "../examples/support/redis_server.rs"]
+mod redis_server;
 #[path = "../examples/support/signup_app.rs"]
 mod signup_app;
 mod table;
@@ -13,6 +16,9 @@ mod cli;
 mod faults;
 mod fuzz;
 mod generic_manage;
+mod guard;
+#[cfg(feature = "redis")]
+mod guard_redis;
 mod handles;
 mod hostile;
 mod magic;

@@ -234,11 +234,19 @@ fn scan_fixtures_and_flows() {
     forbidden.check("the fixture suite at TRACE", &printed);
 }
 
-/// Examples not scanned: a long benchmark and load test (not user flows), the sandbox server,
-/// whose purpose is to show a developer the codes it issues, and the fuzzer (200,000 cases by
-/// default, cut off by the deadline here; it checks its own planted values are never printed,
-/// and `tests/fuzz.rs` runs it in the suite).
-const NOT_SCANNED: &[&str] = &["bench", "fuzz", "load", "sandbox"];
+/// Examples not scanned: the benchmarks and load tests (not user flows; `guard_load` also needs
+/// the `redis` feature and a redis-server), the sandbox server, whose purpose is to show a
+/// developer the codes it issues, and the fuzzer (200,000 cases by default, cut off by the
+/// deadline here; it checks its own planted values are never printed, and `tests/fuzz.rs`
+/// runs it in the suite).
+const NOT_SCANNED: &[&str] = &[
+    "bench",
+    "fuzz",
+    "guard_cost",
+    "guard_load",
+    "load",
+    "sandbox",
+];
 
 /// The user-flow example binaries (built up to date first, see `built_examples`).
 fn example_binaries() -> Vec<(String, PathBuf)> {
