@@ -77,7 +77,10 @@ async fn run(sends: usize, url: &str) -> Result<serde_json::Value, String> {
         instances.push(Arc::new(Guard::with_store(inner, &rules, Arc::new(store))));
     }
     // Start from an empty budget even when pointed at a Redis that served an earlier run.
-    let run_id = otpkit::random::random_u64() % 1_000;
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        % 1_000;
     let recipients = sends.div_ceil(PER_RECIPIENT);
     let limit = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let started = Instant::now();

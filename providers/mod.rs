@@ -7,6 +7,7 @@
 use crate::descriptor::Descriptor;
 
 #[cfg(feature = "generic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "generic")))]
 pub mod generic;
 
 /// `Accept: application/json`, as an entry for [`header_map`](crate::http::header_map): every
@@ -17,14 +18,19 @@ pub mod generic;
 pub(crate) const ACCEPT_JSON: (&str, &str, &str, bool) =
     ("accept", "accept", "application/json", false);
 #[cfg(feature = "hyperverge")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyperverge")))]
 pub mod hyperverge;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod mock;
 #[cfg(feature = "tencent-ciam")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tencent-ciam")))]
 pub mod tencent_ciam;
 #[cfg(feature = "thaaigroup")]
+#[cfg_attr(docsrs, doc(cfg(feature = "thaaigroup")))]
 pub mod thaaigroup;
 #[cfg(feature = "thundersms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "thundersms")))]
 pub mod thundersms;
 
 /// Every provider compiled into this build, in the contract's order, then the in-memory mock

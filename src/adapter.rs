@@ -27,6 +27,10 @@ use crate::secret::Secret;
 /// `parse_*` sees the request that was sent (so values generated while building, such as an
 /// id put in a header, can travel into the handle) and decides success from the body, not the
 /// status code, wherever the provider signals failures inside HTTP 200.
+///
+/// Crate plumbing: not part of the public API (hidden from the docs, unnameable outside the
+/// crate), so adapters can change without a semver break.
+#[doc(hidden)]
 pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     /// The provider id.
     const ID: &'static str;
@@ -112,10 +116,10 @@ pub trait Adapter: Send + Sync + fmt::Debug + 'static {
     }
 }
 
-/// An [`Adapter`] joined to the shared exchange path: this is what `build()` returns for each
+/// An adapter joined to the shared exchange path: this is what `build()` returns for each
 /// provider. It checks handles and codes before any adapter sees them: every handle it returns
 /// carries its MAC and resend time, and every handle it is given must carry a valid MAC, be
-/// unexpired and (for `resend`) be past its resend time (see [`crate::handle`]).
+/// unexpired and (for `resend`) be past its resend time (see [`Verification`]).
 #[derive(Debug, Clone)]
 pub struct Client<A> {
     adapter: A,
@@ -136,7 +140,7 @@ impl<A: Adapter> Client<A> {
     /// (they do not outlive it) and resends wait 30 s where the provider names no wait;
     /// [`ProviderSettings::build`](crate::ProviderSettings::build) derives the key from the
     /// configured credentials instead, so handles work across processes.
-    pub fn new(adapter: A, transport: Transport) -> Self {
+    pub(crate) fn new(adapter: A, transport: Transport) -> Self {
         let capabilities = adapter.capabilities();
         Client {
             adapter,
@@ -183,7 +187,7 @@ impl<A: Adapter> Client<A> {
     }
 
     /// Builds the transport from timeouts and options, then joins.
-    pub fn with_options(
+    pub(crate) fn with_options(
         adapter: A,
         timeout: std::time::Duration,
         connect_timeout: std::time::Duration,
@@ -196,13 +200,8 @@ impl<A: Adapter> Client<A> {
     }
 
     /// The adapter, for provider-specific calls.
-    pub fn adapter(&self) -> &A {
+    pub(crate) fn adapter(&self) -> &A {
         &self.adapter
-    }
-
-    /// The transport, for provider-specific calls.
-    pub fn transport(&self) -> &Transport {
-        &self.transport
     }
 
     /// Hides these configured secret values (raw, base64, url-encoded) in every error this
@@ -226,7 +225,7 @@ impl<A: Adapter> Client<A> {
     /// Runs one provider-specific exchange on the shared path. `Ok` comes only from a 2xx
     /// answer that `parse` reads as success and that carries no error marker
     /// ([`Adapter::error_marker`]); otherwise the error says why.
-    pub async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         operation: &'static str,
         safety: RetrySafety,

@@ -163,13 +163,15 @@ fn is_loopback(url: &Url) -> bool {
 /// # Ok::<(), otpkit::Error>(())
 /// ```
 pub trait ProviderSettings: DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
-    /// The adapter these settings make.
+    /// The adapter these settings make (crate plumbing).
+    #[doc(hidden)]
     type Adapter: Adapter;
 
     /// The documented base URL, or `None` where `base_url` is required.
     const DEFAULT_BASE_URL: Option<&'static str>;
 
-    /// Checks the provider's own keys and makes its adapter for `base_url`.
+    /// Checks the provider's own keys and makes its adapter for `base_url` (crate plumbing).
+    #[doc(hidden)]
     fn adapter(&self, base_url: Url) -> Result<Self::Adapter, Error>;
 
     /// Every configured secret value, plus any value derived from them that travels on the

@@ -541,7 +541,7 @@ impl Error {
 
     /// Fills provider, operation and status where the error does not have them yet. The one
     /// exchange path calls this on every error an adapter returns.
-    pub fn in_context(mut self, provider: &'static str, operation: &'static str) -> Self {
+    pub(crate) fn in_context(mut self, provider: &'static str, operation: &'static str) -> Self {
         self.inner.provider.get_or_insert(provider);
         self.inner.operation.get_or_insert(operation);
         self

@@ -1,34 +1,4 @@
 //! The verification handle: everything `verify`, `resend` and `status` need after `send`.
-//!
-//! # Tamper evidence
-//!
-//! Every handle a provider built from configuration returns carries a MAC (HMAC-SHA256) over
-//! all its other fields: provider, recipient, purpose, channel, reference, expiry, extra
-//! values, router member and resend time. The key is derived when the provider is built, from
-//! its id and its configured credentials, so no key is asked of the application. Before any
-//! adapter sees a handle, `verify`, `resend`, `status` and provider-specific calls (Tencent's
-//! `reset_password`) check it: a handle from another provider, without a MAC, or with any
-//! field changed is `invalid_request`; one past its expiry is `expired`; a `resend` before its
-//! resend time is `cooldown`. In each case no request is made.
-//!
-//! What this protects against: whoever holds a plain token (a browser, a log reader) cannot
-//! point it at another recipient, purpose or reference, extend its expiry, skip the resend
-//! wait or make a handle up, and so cannot have otpkit answer `Ok` for an address they do not
-//! control.
-//!
-//! What it does not:
-//! - **Reading.** A plain token is base64 of JSON: the recipient's address is readable. Seal
-//!   the handle ([`Verification::seal`]) for anything a browser holds.
-//! - **Replay.** An unchanged token stays valid until it expires; it is the provider that
-//!   refuses a used code. Keep the handle in the user's session, not where another user can
-//!   submit it.
-//! - **Holders of the credentials.** Anyone with the provider's credentials can mint handles
-//!   (they can call the provider directly anyway).
-//! - **Rotation.** Rotating the credentials changes the key: handles issued before are then
-//!   refused (`invalid_request`) and users ask for a new code. Two deployments with the same
-//!   provider and credentials accept each other's handles.
-//! - **Handles made by hand.** [`Verification::new`] builds an unstamped handle: the core
-//!   refuses it. Only handles returned by `send`/`resend` verify.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,11 +19,42 @@ use crate::request::{Channel, Purpose};
 ///
 /// It is serde-serializable, and has a compact string form for the command line and cookies:
 /// [`Verification::to_token`] gives only cookie-safe characters (`A-Z a-z 0-9 - _ .`), at most
-/// 4096 of them. Both forms carry the core's MAC, so an edited handle is refused (see the
-/// [module documentation](self) for what the MAC does and does not protect against). The token
+/// 4096 of them. Both forms carry the core's MAC, so an edited handle is refused (see
+/// "Tamper evidence" below for what the MAC does and does not protect against). The token
 /// is readable: it carries the recipient's address (providers such as Thaaigroup verify by
 /// address), so keep it server-side, or seal it ([`Verification::seal`]) if it travels through
 /// a browser.
+///
+///
+/// # Tamper evidence
+///
+/// Every handle a provider built from configuration returns carries a MAC (HMAC-SHA256) over
+/// all its other fields: provider, recipient, purpose, channel, reference, expiry, extra
+/// values, router member and resend time. The key is derived when the provider is built, from
+/// its id and its configured credentials, so no key is asked of the application. Before any
+/// adapter sees a handle, `verify`, `resend`, `status` and provider-specific calls (Tencent's
+/// `reset_password`) check it: a handle from another provider, without a MAC, or with any
+/// field changed is `invalid_request`; one past its expiry is `expired`; a `resend` before its
+/// resend time is `cooldown`. In each case no request is made.
+///
+/// What this protects against: whoever holds a plain token (a browser, a log reader) cannot
+/// point it at another recipient, purpose or reference, extend its expiry, skip the resend
+/// wait or make a handle up, and so cannot have otpkit answer `Ok` for an address they do not
+/// control.
+///
+/// What it does not:
+/// - **Reading.** A plain token is base64 of JSON: the recipient's address is readable. Seal
+///   the handle ([`Verification::seal`]) for anything a browser holds.
+/// - **Replay.** An unchanged token stays valid until it expires; it is the provider that
+///   refuses a used code. Keep the handle in the user's session, not where another user can
+///   submit it.
+/// - **Holders of the credentials.** Anyone with the provider's credentials can mint handles
+///   (they can call the provider directly anyway).
+/// - **Rotation.** Rotating the credentials changes the key: handles issued before are then
+///   refused (`invalid_request`) and users ask for a new code. Two deployments with the same
+///   provider and credentials accept each other's handles.
+/// - **Handles made by hand.** [`Verification::new`] builds an unstamped handle: the core
+///   refuses it. Only handles returned by `send`/`resend` verify.
 ///
 /// ```
 /// use otpkit::Verification;

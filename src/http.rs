@@ -120,12 +120,6 @@ impl HttpRequest {
 /// Prepares headers once, for adapters to add to every request with
 /// [`HttpRequest::with_headers`]: `(name, value, sensitive)`. A value a header cannot carry is a
 /// `config` error naming `key`.
-///
-/// ```
-/// let headers = otpkit::http::header_map(&[("x-client-id", "client_id", "abc", true)])?;
-/// assert!(headers["x-client-id"].is_sensitive());
-/// # Ok::<(), otpkit::Error>(())
-/// ```
 pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::with_capacity(headers.len());
     for &(name, key, value, sensitive) in headers {
@@ -314,17 +308,6 @@ fn looks_like_html(body: &[u8]) -> bool {
 
 /// Parses a `Retry-After` value: whole seconds or an HTTP date. Negative seconds and dates in
 /// the past give zero; values beyond [`MAX_RETRY_AFTER`] are capped; anything else is `None`.
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use otpkit::http::parse_retry_after;
-///
-/// let now = SystemTime::now();
-/// assert_eq!(parse_retry_after("42", now), Some(Duration::from_secs(42)));
-/// assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
-/// assert_eq!(parse_retry_after("soon", now), None);
-/// assert_eq!(parse_retry_after("10000000000", now), Some(otpkit::MAX_RETRY_AFTER));
-/// ```
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Some(digits) = value.strip_prefix('-') {
@@ -1163,5 +1146,91 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidRequest);
         assert!(err.message().contains("x-client-id"));
+    }
+
+    /// A seeded xorshift, so a failure names its seed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn text(&mut self, max: u64) -> String {
+            let len = self.next() % max;
+            (0..len)
+                .map(|_| char::from_u32((self.next() % 0x2FF) as u32).unwrap_or('?'))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn retry_after_never_panics_and_stays_capped() {
+        for seed in 1..=5000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let value = match rng.next() % 5 {
+                0 => (rng.next() >> (rng.next() % 64)).to_string(),
+                1 => format!("-{}", rng.next() >> (rng.next() % 64)),
+                2 => httpdate::fmt_http_date(
+                    SystemTime::UNIX_EPOCH + Duration::from_secs(rng.next() % 253_402_300_799),
+                ),
+                _ => rng.text(30),
+            };
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(rng.next() % 253_402_300_799);
+            if let Some(after) = parse_retry_after(&value, now) {
+                assert!(
+                    after <= MAX_RETRY_AFTER,
+                    "seed {seed}: {value:?} gave {after:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn json_seconds_never_panic_and_stay_capped() {
+        use serde_json::{json, Value};
+        for seed in 1..=5000u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+            let value = match rng.next() % 3 {
+                0 => json!(rng.next() as i64),
+                1 => json!(f64::from_bits(rng.next())),
+                _ => Value::String(
+                    ["NaN", "inf", "-inf", "1e400", "-0", " 7 ", "0x10"][(rng.next() % 7) as usize]
+                        .to_owned(),
+                ),
+            };
+            if let Some(secs) = seconds_from_json(&value) {
+                assert!(
+                    secs <= MAX_RETRY_AFTER,
+                    "seed {seed}: {value} gave {secs:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_documented_header_map_example_holds() -> Result<(), crate::Error> {
+        let headers = crate::http::header_map(&[("x-client-id", "client_id", "abc", true)])?;
+        assert!(headers["x-client-id"].is_sensitive());
+        Ok(())
+    }
+
+    #[test]
+    fn the_documented_parse_retry_after_example_holds() -> Result<(), crate::Error> {
+        use crate::http::parse_retry_after;
+        use std::time::{Duration, SystemTime};
+
+        let now = SystemTime::now();
+        assert_eq!(parse_retry_after("42", now), Some(Duration::from_secs(42)));
+        assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("10000000000", now),
+            Some(crate::MAX_RETRY_AFTER)
+        );
+        Ok(())
     }
 }

@@ -9,13 +9,6 @@ use crate::error::{Error, ErrorKind};
 use crate::http::{seconds_from_json, HttpResponse};
 
 /// The error kind an HTTP status implies when the provider gave no code otpkit knows.
-///
-/// ```
-/// use otpkit::{parse::kind_for_status, ErrorKind};
-/// assert_eq!(kind_for_status(401), ErrorKind::InvalidCredentials);
-/// assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
-/// assert_eq!(kind_for_status(200), ErrorKind::UnexpectedResponse);
-/// ```
 pub fn kind_for_status(status: u16) -> ErrorKind {
     match status {
         400 | 409 | 413 | 415 | 422 => ErrorKind::InvalidRequest,
@@ -75,16 +68,6 @@ pub fn status_error(response: &HttpResponse, body: &Map<String, Value>) -> Error
 /// the recipient (`email`, `phone`, `mobileNumber`, `recipient.to`, …) and none was refused for
 /// being absent (contract §3, "same question, same kind": the provider refused the address),
 /// `invalid_request` otherwise.
-///
-/// ```
-/// use otpkit::{parse::validation_kind, ErrorKind};
-///
-/// let kind = |text: &str| validation_kind(&serde_json::from_str(text).unwrap());
-/// assert_eq!(kind(r#"{"errors": {"email": ["must be a valid email"]}}"#), ErrorKind::InvalidRecipient);
-/// assert_eq!(kind(r#"{"errors": {"channels.0.recipient.to": ["invalid"]}}"#), ErrorKind::InvalidRecipient);
-/// assert_eq!(kind(r#"{"errors": {"email": ["The email field is required."]}}"#), ErrorKind::InvalidRequest);
-/// assert_eq!(kind(r#"{"errors": {"email": ["bad"], "purpose": ["bad"]}}"#), ErrorKind::InvalidRequest);
-/// ```
 pub fn validation_kind(body: &Map<String, Value>) -> ErrorKind {
     const RECIPIENT_FIELDS: [&str; 8] = [
         "email",
@@ -173,16 +156,6 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
 /// `status` of `failure`, `fail` or `error`; a `status` or `statusCode` that is an HTTP error
 /// number (400 to 599). A body that is not a JSON object has none. The
 /// exchange path refuses `Ok` from a body with a marker ([`Adapter::error_marker`]).
-///
-/// ```
-/// use otpkit::http::HttpResponse;
-/// use otpkit::parse::error_marker;
-///
-/// let both = HttpResponse::new(200, r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#);
-/// assert_eq!(error_marker("verify", &both), Some("error"));
-/// let fine = HttpResponse::new(200, r#"{"success":true,"error":null,"status":"failed"}"#);
-/// assert_eq!(error_marker("status", &fine), None);
-/// ```
 ///
 /// [`Adapter::error_marker`]: crate::Adapter::error_marker
 pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static str> {
@@ -348,5 +321,50 @@ mod tests {
         let err = status_error(&HttpResponse::new(422, ""), &body);
         assert_eq!(err.kind(), ErrorKind::InvalidRequest);
         assert_eq!(err.fields(), ["email"]);
+    }
+
+    #[test]
+    fn the_documented_kind_for_status_example_holds() -> Result<(), crate::Error> {
+        use crate::{parse::kind_for_status, ErrorKind};
+        assert_eq!(kind_for_status(401), ErrorKind::InvalidCredentials);
+        assert_eq!(kind_for_status(503), ErrorKind::Unavailable);
+        assert_eq!(kind_for_status(200), ErrorKind::UnexpectedResponse);
+        Ok(())
+    }
+
+    #[test]
+    fn the_documented_validation_kind_example_holds() -> Result<(), crate::Error> {
+        use crate::{parse::validation_kind, ErrorKind};
+
+        let kind = |text: &str| validation_kind(&serde_json::from_str(text).unwrap());
+        assert_eq!(
+            kind(r#"{"errors": {"email": ["must be a valid email"]}}"#),
+            ErrorKind::InvalidRecipient
+        );
+        assert_eq!(
+            kind(r#"{"errors": {"channels.0.recipient.to": ["invalid"]}}"#),
+            ErrorKind::InvalidRecipient
+        );
+        assert_eq!(
+            kind(r#"{"errors": {"email": ["The email field is required."]}}"#),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(
+            kind(r#"{"errors": {"email": ["bad"], "purpose": ["bad"]}}"#),
+            ErrorKind::InvalidRequest
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_documented_error_marker_example_holds() -> Result<(), crate::Error> {
+        use crate::http::HttpResponse;
+        use crate::parse::error_marker;
+
+        let both = HttpResponse::new(200, r#"{"success":true,"error":{"code":"INVALID_CODE"}}"#);
+        assert_eq!(error_marker("verify", &both), Some("error"));
+        let fine = HttpResponse::new(200, r#"{"success":true,"error":null,"status":"failed"}"#);
+        assert_eq!(error_marker("status", &fine), None);
+        Ok(())
     }
 }

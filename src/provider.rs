@@ -46,7 +46,7 @@ pub trait OtpProvider: Send + Sync + fmt::Debug {
     /// Checks the code the user typed. `Ok` means verified; a refused code is an error whose
     /// [`Error::is_rejection`] is true. A code that is not 4 to 10 digits is `invalid_code`,
     /// a handle that was changed or not issued by this provider is `invalid_request`, and an
-    /// expired one `expired`, all with no request made (see [`crate::handle`]).
+    /// expired one `expired`, all with no request made (see [`Verification`]).
     async fn verify(&self, handle: &Verification, code: &str) -> Result<Verified, Error>;
 
     /// Sends another code. Where the provider has a resend call it is used; where it has none

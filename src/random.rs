@@ -21,12 +21,17 @@ pub fn random_u64() -> u64 {
 
 /// A unique id such as `otpkit-5f0c6a1e9b2d4c7e8a9f0b1c2d3e4f50`: the prefix, a dash and 32
 /// hex digits.
-///
-/// ```
-/// let id = otpkit::random::unique_id("otpkit");
-/// assert!(id.starts_with("otpkit-") && id.len() == 39);
-/// assert_ne!(id, otpkit::random::unique_id("otpkit"));
-/// ```
 pub fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{:016x}{:016x}", random_u64(), random_u64())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_documented_unique_id_example_holds() -> Result<(), crate::Error> {
+        let id = crate::random::unique_id("otpkit");
+        assert!(id.starts_with("otpkit-") && id.len() == 39);
+        assert_ne!(id, crate::random::unique_id("otpkit"));
+        Ok(())
+    }
 }

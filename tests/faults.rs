@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use otpkit::parse::kind_for_status;
+use crate::table::kind_for_status;
 use otpkit::{ErrorKind, HttpOptions, Verification};
 use tokio::task::JoinSet;
 

@@ -62,7 +62,7 @@ impl Scripted {
         SendReceipt::new(
             Verification::new("scripted", request_recipient.clone())
                 .with_purpose(purpose.cloned())
-                .with_reference(otpkit::random::unique_id("ref")),
+                .with_reference(unique_ref()),
         )
     }
 }
@@ -561,4 +561,15 @@ async fn a_guard_on_a_router_guards_every_member() {
     assert_eq!(err.provider_code(), Some("guard_recipient"));
     assert_eq!(err.provider(), Some("router"));
     assert_eq!(sandbox.issued().len(), 2);
+}
+
+/// A reference no other send of this process used.
+fn unique_ref() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "ref-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

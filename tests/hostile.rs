@@ -6,8 +6,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::table::kind_for_status;
 use base64::Engine;
-use otpkit::parse::kind_for_status;
 use otpkit::{Error, ErrorKind, OtpProvider, Verification};
 use serde_json::{json, Map, Value};
 

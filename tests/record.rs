@@ -18,7 +18,9 @@ fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "otpkit-record-{name}-{}-{}",
         std::process::id(),
-        otpkit::random::random_u64()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
     ));
     let _ = std::fs::remove_dir_all(&dir);
     dir

@@ -33,7 +33,7 @@ impl Wire {
             sandbox: Sandbox::with_options(options)
                 .await
                 .expect("sandbox starts"),
-            client: otpkit::http::build_client(Duration::from_secs(5)).expect("client"),
+            client: plain_client(),
         }
     }
 
@@ -1132,4 +1132,22 @@ async fn extreme_options_and_clock_jumps_do_not_break_the_server() {
         )
         .await;
     assert_eq!(late.json["error_code"], "OTP_INVALID", "{late:?}");
+}
+
+/// A client for the sandbox's plain-HTTP loopback address: rustls with the ring provider (no
+/// process-wide provider is installed) and no trusted roots, no redirects followed (the Laravel
+/// side answers some requests with one).
+fn plain_client() -> reqwest::Client {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .connect_timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }

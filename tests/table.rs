@@ -215,3 +215,17 @@ impl Entry {
         }
     }
 }
+
+/// The kind contract §3 gives an HTTP status when the body names nothing more specific.
+pub fn kind_for_status(status: u16) -> otpkit::ErrorKind {
+    use otpkit::ErrorKind;
+    match status {
+        400 | 409 | 413 | 415 | 422 => ErrorKind::InvalidRequest,
+        401 => ErrorKind::InvalidCredentials,
+        402 => ErrorKind::QuotaExceeded,
+        403 => ErrorKind::Forbidden,
+        408 | 500..=599 => ErrorKind::Unavailable,
+        429 => ErrorKind::RateLimited,
+        _ => ErrorKind::UnexpectedResponse,
+    }
+}

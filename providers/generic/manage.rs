@@ -283,7 +283,7 @@ const ITEM_KEYS: [&str; 5] = ["items", "records", "otps", "results", "data"];
 
 impl GenericAdapter {
     /// Builds a management read with these filters ([`Management::RateLimits`] takes none).
-    pub fn build_management(
+    pub(crate) fn build_management(
         &self,
         call: Management,
         filters: &Filters,
@@ -296,7 +296,7 @@ impl GenericAdapter {
     /// Reads an `otp/list` answer: `data` as a list of items, or an object holding the list
     /// (`items`, `records`, `otps`, `results` or `data`) and optionally `total`, `page`,
     /// `limit` (also under `pagination` or `meta`).
-    pub fn parse_list(&self, response: &HttpResponse) -> Result<ListPage, Error> {
+    pub(crate) fn parse_list(&self, response: &HttpResponse) -> Result<ListPage, Error> {
         let body = success_body(Operation::Manage, response)?;
         let empty = Map::new();
         let (items, data) = match body.get("data") {
@@ -336,7 +336,7 @@ impl GenericAdapter {
 
     /// Reads a management answer whose shape is not documented: its `data`, or the whole body
     /// less `success` when there is no `data`.
-    pub fn parse_data(&self, response: &HttpResponse) -> Result<Value, Error> {
+    pub(crate) fn parse_data(&self, response: &HttpResponse) -> Result<Value, Error> {
         let mut body = success_body(Operation::Manage, response)?;
         Ok(match body.remove("data") {
             Some(data) => data,

@@ -325,6 +325,7 @@ fn auth_headers(config: &Config) -> Result<HeaderMap, Error> {
 }
 
 /// The generic service's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct GenericAdapter {
     /// The base for the per-call `GET`s (`otp/status` and the management reads).

@@ -227,6 +227,7 @@ impl ProviderSettings for Config {
 pub type HyperVerge = Client<HyperVergeAdapter>;
 
 /// HyperVerge's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct HyperVergeAdapter {
     /// `POST …/sendOTPEmail`, joined once.

@@ -714,6 +714,7 @@ impl Config {
 /// The mock has no wire format: it answers in memory. This adapter exists only so that the
 /// mock's config fits [`ProviderSettings`]; [`Config`] builds a [`MockProvider`] instead, and
 /// every one of these functions says so.
+#[doc(hidden)] // crate plumbing: MockProvider is the API
 #[derive(Debug, Clone)]
 pub struct MockAdapter;
 

@@ -123,10 +123,10 @@ pub const OTP_TOKEN_LIFETIME: Duration = Duration::from_secs(5 * 60);
 pub const DEFAULT_CODE_LIFETIME: Duration = Duration::from_secs(60);
 
 /// The token exchange's grant type for SMS codes (the parameter table's value).
-pub const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/sms";
+pub(crate) const SMS_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/sms";
 
 /// The token exchange's grant type for email codes (the parameter table's value).
-pub const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
+pub(crate) const EMAIL_GRANT_TYPE: &str = "http://tencentciam.com/oauth2/grant-type/otp/email";
 
 /// Tencent CIAM's keys (see the crate documentation's [Configuration](crate#configuration)
 /// section); `base_url` (the tenant's portal) is required too.
@@ -243,6 +243,7 @@ impl ProviderSettings for Config {
 pub type TencentCiam = Client<TencentCiamAdapter>;
 
 /// Tencent CIAM's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct TencentCiamAdapter {
     /// `POST …/otp/send`, joined once.

@@ -16,7 +16,7 @@ impl TencentCiamAdapter {
     /// `{password, email, email_otp, email_otp_token}` or the `phone_number` equivalents.
     /// A handle from another provider or for another purpose, or a blank password, is
     /// `invalid_request` with no request.
-    pub fn build_reset_password(
+    pub(crate) fn build_reset_password(
         &self,
         handle: &Verification,
         code: &OtpCode,
@@ -64,7 +64,7 @@ impl TencentCiamAdapter {
     /// Reads the `/reset_user_password` answer: a 2xx with an empty body (or a JSON object
     /// without `error`) is success; `recurrent_password` and `invalid_new_password` are
     /// `invalid_request`, the rest as for the other calls.
-    pub fn parse_reset_password(&self, response: &HttpResponse) -> Result<(), Error> {
+    pub(crate) fn parse_reset_password(&self, response: &HttpResponse) -> Result<(), Error> {
         if response.is_success() && response.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }

@@ -123,6 +123,7 @@ fn full_capabilities() -> Capabilities {
 pub type Thaaigroup = Client<ThaaigroupAdapter>;
 
 /// Thaaigroup's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct ThaaigroupAdapter {
     /// `POST …/api/otp/send`, joined once.

@@ -220,6 +220,7 @@ impl ProviderSettings for Config {
 pub type ThunderSms = Client<ThunderSmsAdapter>;
 
 /// ThunderSMS's wire format as pure functions.
+#[doc(hidden)] // crate plumbing: the typed client (the alias above) is the API
 #[derive(Debug, Clone)]
 pub struct ThunderSmsAdapter {
     /// The base for the `GET`s whose path carries the verification id (and the code).
