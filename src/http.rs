@@ -3,11 +3,12 @@
 //! body cap, retries, tracing).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -50,14 +51,27 @@ impl HttpRequest {
 
     /// A `POST` of `body` as JSON to `url`.
     pub fn post_json(url: Url, body: &impl Serialize) -> Result<Self, Error> {
+        Self::post_json_with(url, &HeaderMap::new(), body)
+    }
+
+    /// A `POST` of `body` as JSON to `url` with headers prepared once (see [`header_map`]):
+    /// the prepared map is cloned whole rather than copied header by header, which is cheaper
+    /// when it already holds `content-type` (it is added otherwise).
+    pub fn post_json_with(
+        url: Url,
+        headers: &HeaderMap,
+        body: &impl Serialize,
+    ) -> Result<Self, Error> {
         let bytes = serde_json::to_vec(body).map_err(|e| {
             Error::new(
                 ErrorKind::InvalidRequest,
                 format!("the request body could not be encoded: {e}"),
             )
         })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let mut headers = headers.clone();
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, json_content_type());
+        }
         Ok(HttpRequest {
             method: Method::POST,
             url,
@@ -116,6 +130,12 @@ pub fn header_map(headers: &[(&'static str, &str, &str, bool)]) -> Result<Header
         map.insert(HeaderName::from_static(name), header);
     }
     Ok(map)
+}
+
+/// `content-type: application/json`, for adding to a prepared header map (see
+/// [`HttpRequest::post_json_with`]).
+pub fn json_content_type() -> HeaderValue {
+    HeaderValue::from_static("application/json")
 }
 
 /// Joins `path` (relative, e.g. `"api/otp/send"`) onto a base URL whose path ends with `/`,
@@ -651,80 +671,91 @@ impl Transport {
 
     /// Sends `request`, parses the answer with `parse`, and retries as the policy and the
     /// call's safety allow. Every error leaves with the provider, operation and HTTP status.
-    pub async fn exchange<T>(
-        &self,
-        call: Call<'_>,
-        request: &HttpRequest,
-        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        // A recipient's Display is masked, and formatted only if the span is recorded.
+    ///
+    /// Not an `async fn` itself: the returned future is the attempts' future inside the
+    /// tracing span, without a second copy of the arguments around it (every `OtpProvider`
+    /// call boxes it, and a smaller box is a cheaper allocation).
+    pub fn exchange<'a, T: 'a>(
+        &'a self,
+        call: Call<'a>,
+        request: &'a HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error> + 'a,
+    ) -> impl Future<Output = Result<T, Error>> + 'a {
+        // A recipient's Display is masked, and formatted only if the span is recorded. With no
+        // subscriber the span is disabled, and entering it on each poll costs a branch.
         let span = tracing::debug_span!(
             "otpkit",
             provider = call.provider,
             operation = call.operation,
             recipient = call.recipient.map(tracing::field::display),
         );
-        let work = async move {
-            let started = Instant::now();
-            let mut attempt: u32 = 1;
-            loop {
-                let attempt_started = Instant::now();
-                let outcome = match self.attempt(request).await {
-                    Ok(response) => {
-                        tracing::debug!(
-                            status = response.status,
-                            bytes = response.body.len(),
-                            latency_ms = attempt_started.elapsed().as_millis() as u64,
-                            attempt,
-                            "provider answered"
-                        );
-                        parse(&response).map_err(|e| {
-                            e.with_response_context(response.status, response.retry_after())
-                        })
-                    }
-                    Err(e) => Err(e),
-                };
-                let error = match outcome {
-                    Ok(value) => return Ok(value),
-                    Err(e) => e
-                        .in_context(call.provider, call.operation)
-                        .sealed(&self.redactor),
-                };
-                match self
-                    .retry
-                    .delay_before_retry(&error, call.safety, attempt, started.elapsed())
-                {
-                    Some(delay) => {
-                        tracing::info!(
-                            kind = error.kind().as_str(),
-                            attempt,
-                            delay_ms = delay.as_millis() as u64,
-                            "retrying"
-                        );
-                        tokio::time::sleep(delay).await;
-                        attempt += 1;
-                    }
-                    None => {
-                        tracing::debug!(
-                            kind = error.kind().as_str(),
-                            status = error.status(),
-                            code = error.provider_code(),
-                            attempt,
-                            "call failed"
-                        );
-                        return Err(error);
-                    }
+        self.attempts(call, request, parse).instrument(span)
+    }
+
+    /// [`Transport::exchange`]'s attempts, in its span.
+    async fn attempts<T>(
+        &self,
+        call: Call<'_>,
+        request: &HttpRequest,
+        parse: impl Fn(&HttpResponse) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let started = Instant::now();
+        let mut attempt: u32 = 1;
+        loop {
+            let attempt_started = Instant::now();
+            let outcome = match self.attempt(request).await {
+                Ok(response) => {
+                    tracing::debug!(
+                        status = response.status,
+                        bytes = response.body.len(),
+                        latency_ms = attempt_started.elapsed().as_millis() as u64,
+                        attempt,
+                        "provider answered"
+                    );
+                    parse(&response).map_err(|e| {
+                        e.with_response_context(response.status, response.retry_after())
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(value) => return Ok(value),
+                Err(e) => e
+                    .in_context(call.provider, call.operation)
+                    .sealed(&self.redactor),
+            };
+            match self
+                .retry
+                .delay_before_retry(&error, call.safety, attempt, started.elapsed())
+            {
+                Some(delay) => {
+                    tracing::info!(
+                        kind = error.kind().as_str(),
+                        attempt,
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => {
+                    tracing::debug!(
+                        kind = error.kind().as_str(),
+                        status = error.status(),
+                        code = error.provider_code(),
+                        attempt,
+                        "call failed"
+                    );
+                    return Err(error);
                 }
             }
-        };
-        // No subscriber wants the span: skip entering it on every poll.
-        if span.is_disabled() {
-            work.await
-        } else {
-            work.instrument(span).await
         }
     }
 
+    /// One attempt, bounded by the total timeout from the start of connecting to the last byte
+    /// of the body: what reqwest's per-request timeout bounds, without the extension map and
+    /// boxed timer it sets up for every request. A caller's client also gets the timeout as
+    /// reqwest's per-request timeout, so that it replaces the client's own, as before.
     async fn attempt(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         #[cfg(feature = "testing")]
         if let Clients::InProcess(answer) = &*self.clients {
@@ -734,25 +765,21 @@ impl Transport {
             }
             return Ok(response);
         }
-        // The request is assembled directly (not through a builder, which would insert every
-        // header again); the body is shared, not copied.
-        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
-        *outgoing.headers_mut() = request.headers.clone();
-        *outgoing.timeout_mut() = Some(self.timeout);
-        if let Some(body) = &request.body {
-            *outgoing.body_mut() = Some(body.clone().into());
-        }
+        tokio::time::timeout(self.timeout, self.attempt_untimed(request))
+            .await
+            .unwrap_or_else(|_| Err(timed_out(self.timeout)))
+    }
+
+    /// One attempt over the network, without the total timeout (see [`Transport::attempt`]).
+    async fn attempt_untimed(&self, request: &HttpRequest) -> Result<HttpResponse, Error> {
         let mut response = self
             .clients
-            .execute(outgoing)?
+            .execute(self.outgoing(request))?
             .await
             .map_err(|e| from_reqwest(e, self.timeout))?;
         let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        let declared = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        // The declared `Content-Length`, as hyper already parsed it.
+        let declared = response.content_length();
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
             return Err(self.too_large(status));
         }
@@ -785,9 +812,25 @@ impl Transport {
         let body = single.unwrap_or_else(|| Bytes::from(joined));
         Ok(HttpResponse {
             status,
-            headers,
+            headers: std::mem::take(response.headers_mut()),
             body,
         })
+    }
+
+    /// The reqwest request for `request`, assembled directly (not through a builder, which
+    /// would insert every header again); the body is shared, not copied. Built outside the
+    /// async function so the request moves into reqwest at once instead of taking room in the
+    /// attempt's future while the answer is awaited.
+    fn outgoing(&self, request: &HttpRequest) -> reqwest::Request {
+        let mut outgoing = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *outgoing.headers_mut() = request.headers.clone();
+        if let Clients::Given(_) = &*self.clients {
+            *outgoing.timeout_mut() = Some(self.timeout);
+        }
+        if let Some(body) = &request.body {
+            *outgoing.body_mut() = Some(body.clone().into());
+        }
+        outgoing
     }
 
     fn too_large(&self, status: u16) -> Error {
@@ -799,24 +842,33 @@ impl Transport {
     }
 }
 
+/// The total timeout ran out: the request may have reached the provider.
+fn timed_out(timeout: Duration) -> Error {
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "no complete answer within {} s; the request may have reached the provider",
+            timeout.as_secs_f32()
+        ),
+    )
+    .with_request_sent(true)
+}
+
 /// Classifies a reqwest error, dropping its URL (a URL may carry a code in its path). A TLS
 /// failure says so; a certificate that was refused is not retryable, since it would be
 /// refused the same way again.
 fn from_reqwest(error: reqwest::Error, timeout: Duration) -> Error {
     let error = error.without_url();
     if error.is_timeout() {
-        let sent = !error.is_connect();
-        let message = if sent {
-            format!(
-                "no complete answer within {} s; the request may have reached the provider",
-                timeout.as_secs_f32()
-            )
-        } else {
-            "the connection could not be made in time; nothing was sent".to_owned()
-        };
-        return Error::new(ErrorKind::Timeout, message)
-            .with_request_sent(sent)
-            .with_source(error);
+        if !error.is_connect() {
+            return timed_out(timeout).with_source(error);
+        }
+        return Error::new(
+            ErrorKind::Timeout,
+            "the connection could not be made in time; nothing was sent",
+        )
+        .with_request_sent(false)
+        .with_source(error);
     }
     let tls = tls_failure(&error);
     if error.is_connect() {
@@ -1009,6 +1061,22 @@ mod tests {
         let text = format!("{response:?}");
         assert!(!text.contains("eyJ") && !text.contains("jane"), "{text}");
         assert!(text.contains("200"), "{text}");
+    }
+
+    #[test]
+    fn post_json_with_keeps_the_prepared_headers_and_adds_the_content_type_once() {
+        let url = Url::parse("https://x.example/send").unwrap();
+        let prepared = header_map(&[("x-client-id", "client_id", "abc", true)]).unwrap();
+        let request = HttpRequest::post_json_with(url.clone(), &prepared, &[1, 2]).unwrap();
+        assert_eq!(request.headers.len(), 2);
+        assert!(request.headers["x-client-id"].is_sensitive());
+        assert_eq!(request.headers[CONTENT_TYPE], "application/json");
+        assert_eq!(request.body.as_deref(), Some(&b"[1,2]"[..]));
+        let mut with_type = prepared.clone();
+        with_type.insert(CONTENT_TYPE, json_content_type());
+        let request = HttpRequest::post_json_with(url, &with_type, &[1]).unwrap();
+        assert_eq!(request.headers.get_all(CONTENT_TYPE).iter().count(), 1);
+        assert_eq!(request.headers.len(), 2);
     }
 
     #[test]

@@ -29,12 +29,12 @@ use crate::de;
 use crate::descriptor::Descriptor;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
+use crate::http::{endpoint, header_map, json_content_type, HttpRequest, HttpResponse};
 use crate::parse;
 use crate::provider::{Channel, OtpCode, Purpose, SendReceipt, SendRequest, Verified};
 use crate::recipient::{Email, Recipient};
 use crate::secret::Secret;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, CONTENT_TYPE};
 
 /// The documented base URL.
 pub const DEFAULT_BASE_URL: &str = "https://account.thaaigroup.com";
@@ -77,7 +77,7 @@ impl ProviderSettings for Config {
     }
 
     fn adapter(&self, base_url: Url) -> Result<ThaaigroupAdapter, Error> {
-        let headers = header_map(&[
+        let mut headers = header_map(&[
             ("x-client-id", "client_id", self.client_id.expose(), true),
             (
                 "x-client-secret",
@@ -88,6 +88,9 @@ impl ProviderSettings for Config {
             ("x-client-domain", "domain", &self.domain, false),
             super::ACCEPT_JSON,
         ])?;
+        // Every call posts JSON: with the content type prepared too, a request's headers are
+        // one clone of this map.
+        headers.insert(CONTENT_TYPE, json_content_type());
         Ok(ThaaigroupAdapter {
             send_url: endpoint(&base_url, "api/otp/send"),
             verify_url: endpoint(&base_url, "api/otp/verify"),
@@ -134,7 +137,7 @@ pub struct ThaaigroupAdapter {
 
 impl ThaaigroupAdapter {
     fn post(&self, url: &Url, body: &impl Serialize) -> Result<HttpRequest, Error> {
-        Ok(HttpRequest::post_json(url.clone(), body)?.with_headers(&self.headers))
+        HttpRequest::post_json_with(url.clone(), &self.headers, body)
     }
 
     fn build_send_to(
