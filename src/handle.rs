@@ -183,16 +183,45 @@ impl Verification {
         self
     }
 
-    /// What the MAC covers: the JSON form of every field but the MAC itself, so each field
-    /// (provider, recipient, purpose, channel, reference, expiry, extra, member, resend time)
-    /// is bound by it.
-    pub(crate) fn mac_input(&self) -> Vec<u8> {
-        let unstamped = Verification {
-            mac: None,
-            ..self.clone()
+    /// Feeds every field but the MAC to `write`, each as a tag byte and a length-prefixed
+    /// value (an absent optional as length `u64::MAX`), so no two different handles give the
+    /// same input: what the MAC covers. No copy of the handle and no JSON.
+    pub(crate) fn mac_input(&self, mut write: impl FnMut(&[u8])) {
+        let mut field = |tag: u8, value: Option<&[u8]>| {
+            write(&[tag]);
+            match value {
+                Some(bytes) => {
+                    write(&(bytes.len() as u64).to_be_bytes());
+                    write(bytes);
+                }
+                None => write(&u64::MAX.to_be_bytes()),
+            }
         };
-        // Serializing plain strings and options into a Vec cannot fail.
-        serde_json::to_vec(&unstamped).unwrap_or_default()
+        field(b'p', Some(self.provider.as_bytes()));
+        field(b'r', Some(self.recipient.as_str().as_bytes()));
+        field(b'u', self.purpose.as_ref().map(|p| p.as_str().as_bytes()));
+        field(b'c', self.channel.map(|c| c.as_str().as_bytes()));
+        field(b'f', self.reference.as_deref().map(str::as_bytes));
+        field(
+            b'e',
+            self.expires_at
+                .map(u64::to_be_bytes)
+                .as_ref()
+                .map(|b| &b[..]),
+        );
+        field(b'x', Some(&(self.extra.len() as u64).to_be_bytes()));
+        for (key, value) in &self.extra {
+            field(b'k', Some(key.as_bytes()));
+            field(b'v', Some(value.as_bytes()));
+        }
+        field(b'm', self.member.as_deref().map(str::as_bytes));
+        field(
+            b't',
+            self.resend_at
+                .map(u64::to_be_bytes)
+                .as_ref()
+                .map(|b| &b[..]),
+        );
     }
 
     /// Stores an adapter-specific value (for example HyperVerge's `transactionId`).

@@ -14,7 +14,7 @@ use crate::handle::Verification;
 use crate::secret::Secret;
 
 /// Separates this key from any other use of the same credentials.
-const SALT: &[u8] = b"otpkit handle mac v1";
+const SALT: &[u8] = b"otpkit handle mac v2";
 /// What the derived key is for.
 const INFO: &[u8] = b"verification handle";
 
@@ -57,7 +57,7 @@ impl HandleKey {
     /// The handle with its MAC (over every other field) set.
     pub(crate) fn stamp(&self, handle: Verification) -> Verification {
         let mac = self.0.as_ref().map(|key| {
-            let tag = hmac::sign(key, &handle.mac_input());
+            let tag = hmac::sign(key, &mac_input(&handle));
             URL_SAFE_NO_PAD.encode(tag.as_ref())
         });
         handle.with_mac(mac)
@@ -76,8 +76,15 @@ impl HandleKey {
             return Err(refused());
         };
         let tag = URL_SAFE_NO_PAD.decode(mac).map_err(|_| refused())?;
-        hmac::verify(key, &handle.mac_input(), &tag).map_err(|_| refused())
+        hmac::verify(key, &mac_input(handle), &tag).map_err(|_| refused())
     }
+}
+
+/// The bytes the MAC covers (see `Verification::mac_input`), gathered once.
+fn mac_input(handle: &Verification) -> Vec<u8> {
+    let mut input = Vec::with_capacity(256);
+    handle.mac_input(|bytes| input.extend_from_slice(bytes));
+    input
 }
 
 impl fmt::Debug for HandleKey {
@@ -143,5 +150,16 @@ mod tests {
         let a_bc = HandleKey::from_credentials("x", &[Secret::new("a"), Secret::new("bc")]);
         assert!(a_bc.check(&ab.stamp(handle())).is_err());
         assert_eq!(format!("{ab:?}"), "HandleKey(***)");
+    }
+
+    #[test]
+    fn fields_cannot_be_shifted_into_each_other() {
+        let a = handle().with_extra("ab", "c");
+        let b = handle().with_extra("a", "bc");
+        let no_reference = Verification::new("generic", "+5511999888777".parse().unwrap())
+            .expiring_in(Duration::from_secs(300));
+        let empty_reference = no_reference.clone().with_reference("");
+        assert_ne!(mac_input(&a), mac_input(&b));
+        assert_ne!(mac_input(&no_reference), mac_input(&empty_reference));
     }
 }
