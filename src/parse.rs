@@ -159,9 +159,7 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
 ///
 /// [`Adapter::error_marker`]: crate::Adapter::error_marker
 pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static str> {
-    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&response.body) else {
-        return None;
-    };
+    let body = marker_fields(&response.body)?;
     let present = |key: &str| match body.get(key) {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
         Some(Value::String(s)) => !s.trim().is_empty(),
@@ -192,6 +190,53 @@ pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static
                 .into_iter()
                 .find(|key| error_number(key))
         })
+}
+
+/// The keys of a JSON object body that can carry an error marker, read without building the
+/// rest of the body (every success answer passes here, so this is on the hot path). A body
+/// with a duplicate key is read whole, as before, so the last value counts; a body that is not
+/// a JSON object gives `None`.
+fn marker_fields(body: &[u8]) -> Option<Map<String, Value>> {
+    #[derive(serde::Deserialize)]
+    struct Fields {
+        error: Option<Value>,
+        error_code: Option<Value>,
+        #[serde(rename = "errorCode")]
+        error_code_camel: Option<Value>,
+        errors: Option<Value>,
+        success: Option<Value>,
+        ok: Option<Value>,
+        verified: Option<Value>,
+        status: Option<Value>,
+        #[serde(rename = "statusCode")]
+        status_code: Option<Value>,
+    }
+    // serde reads a struct from an array too (by position): only objects take the fast path.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    match serde_json::from_slice::<Fields>(body) {
+        Ok(f) => Some(
+            [
+                ("error", f.error),
+                ("error_code", f.error_code),
+                ("errorCode", f.error_code_camel),
+                ("errors", f.errors),
+                ("success", f.success),
+                ("ok", f.ok),
+                ("verified", f.verified),
+                ("status", f.status),
+                ("statusCode", f.status_code),
+            ]
+            .into_iter()
+            .filter_map(|(key, value)| Some((key.to_owned(), value?)))
+            .collect(),
+        ),
+        Err(_) => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        },
+    }
 }
 
 /// The error for an answer the adapter read as success although it failed: a non-2xx status
@@ -366,5 +411,23 @@ mod tests {
         let fine = HttpResponse::new(200, r#"{"success":true,"error":null,"status":"failed"}"#);
         assert_eq!(error_marker("status", &fine), None);
         Ok(())
+    }
+
+    #[test]
+    fn markers_are_found_whatever_the_body_repeats_or_nests() {
+        let marker = |body: &str| error_marker("verify", &HttpResponse::new(200, body));
+        // A repeated key counts as JSON readers take it (the last), also when it is a marker.
+        assert_eq!(
+            marker(r#"{"ok":true,"error":null,"error":"X"}"#),
+            Some("error")
+        );
+        assert_eq!(marker(r#"{"ok":true,"error":"X","error":null}"#), None);
+        assert_eq!(marker(r#"{"data":{"error":"inner"},"ok":true}"#), None);
+        assert_eq!(marker(r#"[{"error":"X"}]"#), None);
+        assert_eq!(marker(r#"  {"statusCode":"503"}"#), Some("statusCode"));
+        assert_eq!(
+            marker(r#"{"verified":"false","big":[1,2,{"a":[3]}]}"#),
+            Some("verified")
+        );
     }
 }
