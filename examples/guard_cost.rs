@@ -18,7 +18,7 @@ mod redis_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use otpkit::guard::{Guard, GuardConfig, MemoryStore, Store};
+use otpkit::guard::{Guard, GuardConfig, MemoryStore};
 use otpkit::sandbox::{Sandbox, SandboxOptions};
 use otpkit::{OtpProvider, SendRequest};
 
@@ -52,6 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let build = || sandbox.config("generic").and_then(|c| c.build());
     let rules = GuardConfig::from_toml_str(RULES)?;
+    #[cfg_attr(not(feature = "redis"), allow(unused_mut))] // the Redis variant is pushed below
     let mut variants: Vec<(&str, Box<dyn OtpProvider>)> = vec![
         ("unguarded", build()?),
         (
@@ -66,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     #[cfg(feature = "redis")]
     let _server = {
         let server = redis_server::RedisServer::start()?;
-        let store: Arc<dyn Store> = Arc::new(otpkit::guard::RedisStore::new(
+        let store: Arc<dyn otpkit::guard::Store> = Arc::new(otpkit::guard::RedisStore::new(
             &server.url(),
             Duration::from_secs(10),
             Duration::from_secs(5),

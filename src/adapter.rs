@@ -17,8 +17,10 @@ use crate::handle_key::HandleKey;
 use crate::http::{Call, HttpOptions, HttpRequest, HttpResponse, Transport};
 use crate::mask::Redactor;
 use crate::parse;
-use crate::provider::{OtpCode, OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::provider::OtpProvider;
+use crate::receipt::{SendReceipt, StatusReport, Verified};
 use crate::record::{Capture, Input, Outcome, Recording};
+use crate::request::{OtpCode, SendRequest};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
 

@@ -10,7 +10,8 @@ use crate::capabilities::Capabilities;
 use crate::config::ProviderConfig;
 use crate::error::Error;
 use crate::http::HttpOptions;
-use crate::provider::{SendReceipt, SendRequest};
+use crate::receipt::SendReceipt;
+use crate::request::SendRequest;
 
 /// Sends a code for one of the provider's own typed flows (whose code another of its calls
 /// consumes, not `verify`), from a config of that provider: what fixture replay runs for the

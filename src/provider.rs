@@ -1,5 +1,5 @@
-//! The provider-neutral surface: the [`OtpProvider`] trait. What goes in is in
-//! [`crate::request`], what comes out in [`crate::receipt`]; both are re-exported here.
+//! The provider-neutral surface: the [`OtpProvider`] trait. What goes in is in `request.rs`,
+//! what comes out in `receipt.rs`.
 
 use std::fmt;
 
@@ -8,10 +8,8 @@ use async_trait::async_trait;
 use crate::capabilities::Capabilities;
 use crate::error::Error;
 use crate::handle::Verification;
-pub use crate::receipt::{
-    ChannelAttempt, IssuedTokens, SendReceipt, StatusReport, VerificationState, Verified,
-};
-pub use crate::request::{Channel, OtpCode, Purpose, SendRequest};
+use crate::receipt::{SendReceipt, StatusReport, Verified};
+use crate::request::SendRequest;
 
 /// Sends and verifies one-time passwords through one provider.
 ///

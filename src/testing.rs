@@ -56,8 +56,10 @@ use crate::config::ProviderConfig;
 use crate::handle::Verification;
 use crate::handle_key::HandleKey;
 use crate::http::{HttpOptions, HttpRequest, HttpResponse, InProcess};
-use crate::provider::{Channel, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport};
+use crate::provider::OtpProvider;
+use crate::receipt::{SendReceipt, StatusReport};
 use crate::recipient::Recipient;
+use crate::request::{Channel, Purpose, SendRequest};
 
 pub use crate::providers::mock::{MockProvider, SentMessage};
 

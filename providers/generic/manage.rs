@@ -35,8 +35,9 @@ use crate::error::Error;
 use crate::http::{HttpRequest, HttpResponse};
 use crate::mask::scrub;
 use crate::parse;
-use crate::provider::{Channel, VerificationState};
+use crate::receipt::VerificationState;
 use crate::recipient::{Phone, Recipient};
+use crate::request::Channel;
 use crate::retry::RetrySafety;
 
 /// One management read.

@@ -54,10 +54,9 @@ use crate::error::Error;
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{
-    Channel, OtpCode, Purpose, SendReceipt, SendRequest, StatusReport, VerificationState, Verified,
-};
+use crate::receipt::{SendReceipt, StatusReport, VerificationState, Verified};
 use crate::recipient::{Phone, Recipient};
+use crate::request::{Channel, OtpCode, Purpose, SendRequest};
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 

@@ -56,8 +56,9 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{Channel, OtpCode, SendReceipt, SendRequest, Verified};
+use crate::receipt::{SendReceipt, Verified};
 use crate::recipient::{Email, Phone, Recipient};
+use crate::request::{Channel, OtpCode, SendRequest};
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 

@@ -54,11 +54,10 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{HttpOptions, HttpRequest, HttpResponse};
 use crate::magic::{magic_outcome, MagicOutcome, RATE_LIMIT_RETRY_AFTER, SLOW_ANSWER};
-use crate::provider::{
-    Channel, OtpCode, OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport,
-    VerificationState, Verified,
-};
+use crate::provider::OtpProvider;
+use crate::receipt::{SendReceipt, StatusReport, VerificationState, Verified};
 use crate::recipient::Recipient;
+use crate::request::{Channel, OtpCode, Purpose, SendRequest};
 use crate::secret::Secret;
 
 /// The provider id.

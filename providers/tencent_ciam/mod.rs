@@ -61,10 +61,9 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{
-    Channel, IssuedTokens, OtpCode, Purpose, SendReceipt, SendRequest, Verified,
-};
+use crate::receipt::{IssuedTokens, SendReceipt, Verified};
 use crate::recipient::{Phone, Recipient};
+use crate::request::{Channel, OtpCode, Purpose, SendRequest};
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 

@@ -7,7 +7,8 @@ use crate::adapter::Client;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{HttpRequest, HttpResponse};
-use crate::provider::{OtpCode, Purpose, SendReceipt, SendRequest};
+use crate::receipt::SendReceipt;
+use crate::request::{OtpCode, Purpose, SendRequest};
 use crate::retry::RetrySafety;
 use crate::secret::Secret;
 

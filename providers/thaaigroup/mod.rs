@@ -31,8 +31,9 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, header_map, json_content_type, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{Channel, OtpCode, Purpose, SendReceipt, SendRequest, Verified};
+use crate::receipt::{SendReceipt, Verified};
 use crate::recipient::{Email, Recipient};
+use crate::request::{Channel, OtpCode, Purpose, SendRequest};
 use crate::secret::Secret;
 use reqwest::header::{HeaderMap, CONTENT_TYPE};
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{wire, DEFAULT_WAIT_SECS, MAX_WAIT_SECS, VIBER_TTL_SECS};
 use crate::de as lenient;
 use crate::error::Error;
-use crate::provider::Channel;
+use crate::request::Channel;
 
 /// One channel of the fallback sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -62,11 +62,9 @@ use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{endpoint, endpoint_with_segments, header_map, HttpRequest, HttpResponse};
 use crate::parse;
-use crate::provider::{
-    Channel, ChannelAttempt, OtpCode, SendReceipt, SendRequest, StatusReport, VerificationState,
-    Verified,
-};
+use crate::receipt::{ChannelAttempt, SendReceipt, StatusReport, VerificationState, Verified};
 use crate::recipient::Phone;
+use crate::request::{Channel, OtpCode, SendRequest};
 use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 

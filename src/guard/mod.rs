@@ -92,8 +92,10 @@ pub use store::{Admission, Admitted, Attempt, Store, Window};
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
 use crate::http::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
-use crate::provider::{OtpProvider, Purpose, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::provider::OtpProvider;
+use crate::receipt::{SendReceipt, StatusReport, Verified};
 use crate::recipient::Recipient;
+use crate::request::{Purpose, SendRequest};
 
 /// The provider code of a refused recipient budget.
 pub const CODE_RECIPIENT: &str = "guard_recipient";
@@ -460,8 +462,8 @@ pub mod keys {
     use std::net::IpAddr;
 
     use crate::handle::Verification;
-    use crate::provider::Purpose;
     use crate::recipient::Recipient;
+    use crate::request::Purpose;
 
     /// Every key starts with this.
     pub const PREFIX: &str = "otpkit:guard:";

@@ -45,7 +45,9 @@ use async_trait::async_trait;
 use crate::capabilities::Capabilities;
 use crate::error::{Error, ErrorKind};
 use crate::handle::Verification;
-use crate::provider::{OtpProvider, SendReceipt, SendRequest, StatusReport, Verified};
+use crate::provider::OtpProvider;
+use crate::receipt::{SendReceipt, StatusReport, Verified};
+use crate::request::SendRequest;
 
 pub use config::{MemberConfig, RouterConfig};
 pub use failover::fails_over;

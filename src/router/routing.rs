@@ -154,7 +154,7 @@ pub(crate) fn route_for<'a>(routes: &'a [Route], recipient: &Recipient) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provider::Channel;
+    use crate::request::Channel;
 
     #[test]
     fn matches_parse_and_fit() {

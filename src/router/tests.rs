@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use super::*;
-use crate::provider::{Channel, Purpose, VerificationState};
+use crate::receipt::VerificationState;
 use crate::recipient::Recipient;
+use crate::request::{Channel, Purpose};
 
 /// A member that answers `send` from a script and counts every call.
 #[derive(Debug)]
