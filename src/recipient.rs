@@ -305,9 +305,12 @@ fn ascii_domain(domain: &str) -> Option<String> {
     if !domain.contains('.') || !domain.chars().all(ascii_ok) {
         return None;
     }
-    let domain = match url::Host::parse(domain).ok()? {
-        url::Host::Domain(ascii) => ascii,
-        url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
+    let domain = match plain_ascii_domain(domain) {
+        Some(lowercase) => lowercase,
+        None => match url::Host::parse(domain).ok()? {
+            url::Host::Domain(ascii) => ascii,
+            url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
+        },
     };
     let labels: Vec<&str> = domain.split('.').collect();
     let labels_ok = labels.len() >= 2
@@ -323,6 +326,28 @@ fn ascii_domain(domain: &str) -> Option<String> {
         .last()
         .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
     (labels_ok && !numeric_tld).then_some(domain)
+}
+
+/// The common case without IDNA: a domain of ASCII letters, digits, `-` and `.` whose labels
+/// hold no punycode (`xn--`) and whose last label is letters only (so it cannot read as an
+/// IPv4 number). IDNA maps such a domain to its lower case and nothing else, so that is what
+/// this returns; anything else is `None`, for the full IDNA path.
+fn plain_ascii_domain(domain: &str) -> Option<String> {
+    let plain = domain
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'));
+    if !plain {
+        return None;
+    }
+    let punycode = domain.split('.').any(|label| {
+        label
+            .as_bytes()
+            .get(..4)
+            .is_some_and(|start| start.eq_ignore_ascii_case(b"xn--"))
+    });
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    let letters_tld = !tld.is_empty() && tld.bytes().all(|b| b.is_ascii_alphabetic());
+    (!punycode && letters_tld).then(|| domain.to_ascii_lowercase())
 }
 
 /// Whether `c` is invisible or changes the text's direction: the format characters (Unicode
@@ -558,5 +583,40 @@ mod tests {
                 ErrorKind::InvalidRecipient
             );
         }
+    }
+
+    #[test]
+    fn the_plain_ascii_shortcut_agrees_with_idna() {
+        for domain in [
+            "example.com",
+            "EXAMPLE.COM",
+            "Mail.Example.Co",
+            "a--b.example.org",
+            "x-1.y-2.example",
+            "-bad.example.com",
+            "bad-.example.com",
+            "a..b.com",
+            "example.com.",
+            "123.example.com",
+            "xn--mnchen-3ya.de",
+            "XN--MNCHEN-3YA.DE",
+            "a.0x10",
+            "1.2.3.4",
+            "example.c0m",
+        ] {
+            let idna = match url::Host::parse(domain) {
+                Ok(url::Host::Domain(ascii)) => Some(ascii),
+                _ => None,
+            };
+            if let Some(fast) = plain_ascii_domain(domain) {
+                assert_eq!(Some(fast), idna, "{domain}");
+            }
+        }
+        assert!(plain_ascii_domain("xn--mnchen-3ya.de").is_none());
+        assert!(plain_ascii_domain("a.0x10").is_none());
+        assert_eq!(
+            plain_ascii_domain("Mail.Example.COM").as_deref(),
+            Some("mail.example.com")
+        );
     }
 }
