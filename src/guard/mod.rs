@@ -74,6 +74,7 @@ mod config;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod redis_url;
 mod store;
 
 use std::fmt;

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::config::{parse_redis_url, RedisTarget};
+use super::redis_url::{parse_redis_url, RedisTarget};
 use super::store::{Admission, Admitted, Attempt, Store};
 use crate::error::{Error, ErrorKind};
 
