@@ -98,6 +98,7 @@ pub mod testing;
 
 pub use adapter::Client;
 pub use capabilities::{Capabilities, ResendMode};
+pub use config::router::{MemberConfig, RouterConfig};
 pub use config::{provider_ids, CommonConfig, ProviderConfig, ProviderSettings};
 pub use descriptor::Descriptor;
 pub use error::{Error, ErrorKind, QuotaInfo, MAX_RETRY_AFTER};

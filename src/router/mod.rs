@@ -4,7 +4,7 @@
 //! ([`fails_over`]); `verify`, `resend` and `status` go to the member named in the handle and
 //! nowhere else.
 //!
-//! From configuration (`provider = "router"`, see [`RouterConfig`]) or in code:
+//! From configuration (`provider = "router"`, see [`RouterConfig`](crate::RouterConfig)) or in code:
 //!
 //! ```
 //! use otpkit::router::Router;
@@ -25,10 +25,10 @@
 //! # Ok::<(), otpkit::Error>(())
 //! ```
 //!
-//! Layout: [`config`] reads the configuration, `routing` matches recipients,
-//! `failover` decides when to move on, `health` passes over failing members.
+//! Layout: `routing` matches recipients, `failover` decides when to move on, `health` passes
+//! over failing members; the configuration ([`RouterConfig`](crate::RouterConfig)) is read
+//! with every other provider's, in `src/config/`.
 
-pub mod config;
 mod failover;
 mod health;
 mod routing;
@@ -49,7 +49,6 @@ use crate::provider::OtpProvider;
 use crate::receipt::{SendReceipt, StatusReport, Verified};
 use crate::request::SendRequest;
 
-pub use config::{MemberConfig, RouterConfig};
 pub use failover::fails_over;
 pub use health::HealthPolicy;
 pub use routing::{Match, Route};

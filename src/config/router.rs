@@ -43,12 +43,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::health::HealthPolicy;
-use super::{Router, ID};
-use crate::config::{without_values, CommonConfig, ProviderConfig};
+use super::{without_values, CommonConfig, ProviderConfig};
 use crate::error::{Error, ErrorKind};
 use crate::http::HttpOptions;
 use crate::provider::OtpProvider;
+use crate::router::{HealthPolicy, Router, ID};
 
 /// A router's configuration, read from `provider = "router"` documents.
 #[derive(Debug, Clone)]

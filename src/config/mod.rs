@@ -12,6 +12,8 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use url::Url;
 
+pub(crate) mod router;
+
 use crate::adapter::{Adapter, Client, DEFAULT_RESEND_AFTER};
 use crate::de;
 use crate::error::{Error, ErrorKind};
@@ -252,7 +254,7 @@ macro_rules! registry {
                 $variant(Settings<crate::providers::$module::Config>),
             )*
             /// `provider = "router"`: named members and routes (contract §7).
-            Router(Box<crate::router::RouterConfig>),
+            Router(Box<self::router::RouterConfig>),
         }
 
         /// The ids of the vendors' providers compiled into this build (one cargo feature
@@ -346,7 +348,7 @@ macro_rules! registry {
                         })),
                     )*
                     crate::router::ID => Ok(ProviderConfig::Router(Box::new(
-                        crate::router::RouterConfig::from_parts(common, rest)?,
+                        self::router::RouterConfig::from_parts(common, rest)?,
                     ))),
                     other => Err(Error::config(
                         "provider",
