@@ -6,9 +6,52 @@
 
 use crate::descriptor::Descriptor;
 
-#[cfg(feature = "generic")]
-#[cfg_attr(docsrs, doc(cfg(feature = "generic")))]
-pub mod generic;
+/// The providers, in the contract's order, then the in-memory mock: each line is its cargo
+/// feature, its `ProviderConfig` variant and its module (folder). This is the one list: it
+/// declares the modules and [`descriptors`] here, and the configuration registry
+/// (`src/config/mod.rs`) reads it too. A new provider is one line here, plus its folder, its
+/// fixtures, its sandbox file and its cargo feature.
+macro_rules! with_providers {
+    ($then:ident) => {
+        $then! {
+            "thaaigroup" => Thaaigroup(thaaigroup),
+            "hyperverge" => HyperVerge(hyperverge),
+            "generic" => Generic(generic),
+            "thundersms" => ThunderSms(thundersms),
+            "tencent-ciam" => TencentCiam(tencent_ciam),
+            "testing" => Mock(mock),
+        }
+    };
+}
+pub(crate) use with_providers;
+
+/// Declares each provider's module behind its feature, and [`descriptors`].
+macro_rules! provider_modules {
+    ($( $feature:literal => $variant:ident($module:ident) ),* $(,)?) => {
+        $(
+            #[cfg(feature = $feature)]
+            #[cfg_attr(docsrs, doc(cfg(feature = $feature)))]
+            pub mod $module;
+        )*
+
+        /// Every provider compiled into this build, in the contract's order, then the
+        /// in-memory mock when the `testing` feature is on.
+        ///
+        /// ```
+        /// let ids: Vec<&str> = otpkit::providers::descriptors()
+        ///     .iter()
+        ///     .filter(|d| d.id != "mock")
+        ///     .map(|d| d.id)
+        ///     .collect();
+        /// assert_eq!(ids, otpkit::provider_ids());
+        /// ```
+        pub fn descriptors() -> &'static [&'static Descriptor] {
+            &[ $( #[cfg(feature = $feature)] &$module::DESCRIPTOR, )* ]
+        }
+    };
+}
+
+with_providers!(provider_modules);
 
 /// `Accept: application/json`, as an entry for [`header_map`](crate::http::header_map): every
 /// provider here answers JSON, and says so only to clients that ask for it. A Laravel backend
@@ -17,49 +60,6 @@ pub mod generic;
 #[allow(dead_code)] // Unused only when every provider feature is off.
 pub(crate) const ACCEPT_JSON: (&str, &str, &str, bool) =
     ("accept", "accept", "application/json", false);
-#[cfg(feature = "hyperverge")]
-#[cfg_attr(docsrs, doc(cfg(feature = "hyperverge")))]
-pub mod hyperverge;
-#[cfg(feature = "testing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub mod mock;
-#[cfg(feature = "tencent-ciam")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tencent-ciam")))]
-pub mod tencent_ciam;
-#[cfg(feature = "thaaigroup")]
-#[cfg_attr(docsrs, doc(cfg(feature = "thaaigroup")))]
-pub mod thaaigroup;
-#[cfg(feature = "thundersms")]
-#[cfg_attr(docsrs, doc(cfg(feature = "thundersms")))]
-pub mod thundersms;
-
-/// Every provider compiled into this build, in the contract's order, then the in-memory mock
-/// when the `testing` feature is on.
-///
-/// ```
-/// let ids: Vec<&str> = otpkit::providers::descriptors()
-///     .iter()
-///     .filter(|d| d.id != "mock")
-///     .map(|d| d.id)
-///     .collect();
-/// assert_eq!(ids, otpkit::provider_ids());
-/// ```
-pub fn descriptors() -> &'static [&'static Descriptor] {
-    &[
-        #[cfg(feature = "thaaigroup")]
-        &thaaigroup::DESCRIPTOR,
-        #[cfg(feature = "hyperverge")]
-        &hyperverge::DESCRIPTOR,
-        #[cfg(feature = "generic")]
-        &generic::DESCRIPTOR,
-        #[cfg(feature = "thundersms")]
-        &thundersms::DESCRIPTOR,
-        #[cfg(feature = "tencent-ciam")]
-        &tencent_ciam::DESCRIPTOR,
-        #[cfg(feature = "testing")]
-        &mock::DESCRIPTOR,
-    ]
-}
 
 /// The descriptor of a provider id compiled into this build.
 pub fn descriptor(id: &str) -> Option<&'static Descriptor> {

@@ -364,14 +364,8 @@ macro_rules! registry {
     };
 }
 
-registry! {
-    "thaaigroup" => Thaaigroup(thaaigroup),
-    "generic" => Generic(generic),
-    "tencent-ciam" => TencentCiam(tencent_ciam),
-    "thundersms" => ThunderSms(thundersms),
-    "hyperverge" => HyperVerge(hyperverge),
-    "testing" => Mock(mock),
-}
+// One variant per line of the providers' list (`providers/mod.rs`).
+crate::providers::with_providers!(registry);
 
 impl ProviderConfig {
     /// Checks every value and builds the provider with the given HTTP options, wrapped in a
