@@ -159,26 +159,42 @@ pub fn u64_field(body: &Map<String, Value>, key: &str) -> Option<u64> {
 ///
 /// [`Adapter::error_marker`]: crate::Adapter::error_marker
 pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static str> {
-    let body = marker_fields(&response.body)?;
-    let present = |key: &str| match body.get(key) {
+    let fields = marker_fields(&response.body)?;
+    let get = |key: &str| {
+        MARKER_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .and_then(|i| fields[i].as_ref())
+    };
+    let present = |key: &str| match get(key) {
         None | Some(Value::Null) | Some(Value::Bool(false)) => false,
         Some(Value::String(s)) => !s.trim().is_empty(),
         Some(Value::Object(m)) => !m.is_empty(),
         Some(Value::Array(a)) => !a.is_empty(),
         Some(_) => true,
     };
-    let is_false = |key: &str| match body.get(key) {
+    let is_false = |key: &str| match get(key) {
         Some(Value::Bool(b)) => !b,
         Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("false"),
         _ => false,
     };
-    let status_fails = str_field(&body, "status").is_some_and(|s| {
-        let s = s.trim();
-        ["failure", "fail", "error"]
-            .iter()
-            .any(|word| s.eq_ignore_ascii_case(word))
-    });
-    let error_number = |key: &str| u64_field(&body, key).is_some_and(|n| (400..=599).contains(&n));
+    let status_fails = match get("status") {
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            ["failure", "fail", "error"]
+                .iter()
+                .any(|word| s.eq_ignore_ascii_case(word))
+        }
+        _ => false,
+    };
+    let error_number = |key: &str| {
+        let number = match get(key) {
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        };
+        number.is_some_and(|n| (400..=599).contains(&n))
+    };
     ["error", "error_code", "errorCode", "errors"]
         .into_iter()
         .find(|key| present(key))
@@ -192,11 +208,24 @@ pub fn error_marker(operation: &str, response: &HttpResponse) -> Option<&'static
         })
 }
 
-/// The keys of a JSON object body that can carry an error marker, read without building the
-/// rest of the body (every success answer passes here, so this is on the hot path). A body
-/// with a duplicate key is read whole, as before, so the last value counts; a body that is not
-/// a JSON object gives `None`.
-fn marker_fields(body: &[u8]) -> Option<Map<String, Value>> {
+/// The keys that can carry an error marker, in the order [`marker_fields`] returns them.
+const MARKER_KEYS: [&str; 9] = [
+    "error",
+    "error_code",
+    "errorCode",
+    "errors",
+    "success",
+    "ok",
+    "verified",
+    "status",
+    "statusCode",
+];
+
+/// The values of [`MARKER_KEYS`] in a JSON object body, read without building the rest of the
+/// body or any map (every success answer passes here, so this is on the hot path). A body with
+/// a duplicate key is read whole, so the last value counts, as JSON readers take it; a body
+/// that is not a JSON object gives `None`.
+fn marker_fields(body: &[u8]) -> Option<[Option<Value>; 9]> {
     #[derive(serde::Deserialize)]
     struct Fields {
         error: Option<Value>,
@@ -216,24 +245,19 @@ fn marker_fields(body: &[u8]) -> Option<Map<String, Value>> {
         return None;
     }
     match serde_json::from_slice::<Fields>(body) {
-        Ok(f) => Some(
-            [
-                ("error", f.error),
-                ("error_code", f.error_code),
-                ("errorCode", f.error_code_camel),
-                ("errors", f.errors),
-                ("success", f.success),
-                ("ok", f.ok),
-                ("verified", f.verified),
-                ("status", f.status),
-                ("statusCode", f.status_code),
-            ]
-            .into_iter()
-            .filter_map(|(key, value)| Some((key.to_owned(), value?)))
-            .collect(),
-        ),
+        Ok(f) => Some([
+            f.error,
+            f.error_code,
+            f.error_code_camel,
+            f.errors,
+            f.success,
+            f.ok,
+            f.verified,
+            f.status,
+            f.status_code,
+        ]),
         Err(_) => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Some(map),
+            Ok(Value::Object(mut map)) => Some(MARKER_KEYS.map(|key| map.remove(key))),
             _ => None,
         },
     }
