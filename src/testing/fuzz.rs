@@ -269,8 +269,9 @@ pub fn fuzz_parsing(fixtures: &[Fixture], seed: u64, cases: u64) -> FuzzReport {
 }
 
 fn new_runtime() -> tokio::runtime::Runtime {
-    // Building a current-thread runtime without I/O or timers only fails when the process
-    // cannot create a thread-local context, which the fuzzer cannot work without anyway.
+    // A current-thread runtime with only the timer driver opens no file or socket; building it
+    // fails only when the OS refuses the timer's resources, and the fuzzer (a testing helper,
+    // never on a request path) cannot run without it anyway.
     tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
