@@ -416,8 +416,10 @@ impl<A: Adapter> OtpProvider for Client<A> {
     }
 
     async fn send(&self, request: &SendRequest) -> Result<SendReceipt, Error> {
+        // The send path checks the recipient, channel and caller code; the portable send also
+        // refuses a purpose `verify` could not check.
         self.capabilities
-            .check_send(request)
+            .check_purpose(request)
             .map_err(|e| self.local("send", e))?;
         self.send_recorded(request, "send").await
     }

@@ -183,6 +183,12 @@ impl Capabilities {
     /// code it does not take, or a purpose whose code `verify` could not check.
     pub fn check_send(&self, request: &SendRequest) -> Result<(), Error> {
         self.check_reach(request)?;
+        self.check_purpose(request)
+    }
+
+    /// The purpose half of [`Capabilities::check_send`]: `unsupported` when `verify` could not
+    /// check a code sent for the request's purpose.
+    pub fn check_purpose(&self, request: &SendRequest) -> Result<(), Error> {
         if !self.verifies(request.purpose.as_ref()) {
             let purpose = request.purpose.as_ref().map_or("", Purpose::as_str);
             return Err(Error::new(
