@@ -331,16 +331,7 @@ impl<A: Adapter> Client<A> {
     /// (`expired`). Nothing is sent in either case. Every operation that takes a handle,
     /// including provider-specific ones, calls it first.
     pub(crate) fn check_handle(&self, handle: &Verification) -> Result<(), Error> {
-        if handle.provider() != A::ID {
-            return Err(Error::new(
-                ErrorKind::InvalidRequest,
-                format!(
-                    "this handle was issued by `{}`, not `{}`",
-                    handle.provider(),
-                    A::ID
-                ),
-            ));
-        }
+        handle.require_provider(A::ID)?;
         self.handle_key.check(handle)?;
         if handle.is_expired() {
             return Err(Error::new(

@@ -237,6 +237,18 @@ impl Verification {
         self.member.as_deref()
     }
 
+    /// `invalid_request` unless this handle was issued by provider `id` (checked before any
+    /// request, with the MAC, by every provider).
+    pub(crate) fn require_provider(&self, id: &str) -> Result<(), Error> {
+        if self.provider == id {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::InvalidRequest,
+            format!("this handle was issued by `{}`, not `{id}`", self.provider),
+        ))
+    }
+
     /// The provider id that issued the handle.
     pub fn provider(&self) -> &str {
         &self.provider

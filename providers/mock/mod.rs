@@ -455,15 +455,7 @@ impl MockProvider {
 
     /// The handle's reference, once the handle is known to be this mock's, unedited.
     fn check_handle<'h>(&self, handle: &'h Verification) -> Result<&'h str, Error> {
-        if handle.provider() != ID {
-            return Err(Error::new(
-                ErrorKind::InvalidRequest,
-                format!(
-                    "this handle was issued by `{}`, not `{ID}`",
-                    handle.provider()
-                ),
-            ));
-        }
+        handle.require_provider(ID)?;
         self.lock().seal.check(handle)?;
         handle
             .reference()

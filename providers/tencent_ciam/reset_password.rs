@@ -23,15 +23,7 @@ impl TencentCiamAdapter {
         code: &OtpCode,
         new_password: &Secret,
     ) -> Result<HttpRequest, Error> {
-        if handle.provider() != ID {
-            return Err(Error::new(
-                ErrorKind::InvalidRequest,
-                format!(
-                    "this handle was issued by `{}`, not `{ID}`",
-                    handle.provider()
-                ),
-            ));
-        }
+        // The core's `check_handle` (provider, MAC, expiry) ran before this is called.
         if handle.purpose() != Some(&Purpose::ResetPassword) {
             let purpose = handle.purpose().map_or("login", Purpose::as_str);
             return Err(Error::new(

@@ -378,14 +378,13 @@ fn reset_password_builds_the_documented_bodies() {
 
 #[test]
 fn reset_password_refuses_the_wrong_handle_or_password_locally() {
+    // A handle from another provider is refused by the core first (see
+    // `reset_password_runs_on_the_shared_path`); the adapter refuses the rest.
     let password = Secret::new("n3w-Passw0rd");
-    let foreign = Verification::new("thaaigroup", "user@example.com".parse().unwrap())
-        .with_purpose(Some(Purpose::ResetPassword))
-        .with_reference("OTP_TOKEN");
     let login = handle("user@example.com", Purpose::Login);
     let no_token = Verification::new(ID, "user@example.com".parse().unwrap())
         .with_purpose(Some(Purpose::ResetPassword));
-    for bad in [foreign, login, no_token] {
+    for bad in [login, no_token] {
         let err = adapter()
             .build_reset_password(&bad, &code(), &password)
             .unwrap_err();
@@ -489,13 +488,20 @@ async fn reset_password_runs_on_the_shared_path() {
     assert_eq!(err.kind(), ErrorKind::InvalidCode);
     assert_eq!(err.operation(), Some("reset_password"));
 
-    // So are a handle made by hand and one whose recipient was changed.
+    // So are a handle made by hand, one whose recipient was changed and another provider's.
     let changed: Verification = {
         let mut json = serde_json::to_value(&genuine).unwrap();
         json["recipient"] = "other@example.com".into();
         serde_json::from_value(json).unwrap()
     };
-    for forged in [handle("user@example.com", Purpose::ResetPassword), changed] {
+    let foreign = Verification::new("thaaigroup", "user@example.com".parse().unwrap())
+        .with_purpose(Some(Purpose::ResetPassword))
+        .with_reference("OTP_TOKEN");
+    for forged in [
+        handle("user@example.com", Purpose::ResetPassword),
+        changed,
+        foreign,
+    ] {
         let err = client
             .reset_password(&forged, "123456", &password)
             .await
